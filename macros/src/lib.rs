@@ -1,0 +1,1 @@
+//! The derive for engine-gauges (in progress).

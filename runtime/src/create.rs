@@ -1,0 +1,374 @@
+//! [`create_metric`]: a metric with the hierarchy's labels, registered at its level.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use prometheus::core::Collector;
+use prometheus::{
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts,
+};
+
+use crate::hierarchy::{MetricsHierarchy, injected_labels};
+use crate::names::{
+    is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
+};
+use crate::{Error, labels};
+
+/// The prefix [`create_metric`] puts before every name.
+pub const COMPONENT_PREFIX: &str = "dynamo_component";
+
+/// The default histogram buckets, in seconds.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The metric types [`create_metric`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// [`prometheus::Gauge`]
+    Gauge,
+    /// [`prometheus::IntGauge`]
+    IntGauge,
+    /// [`prometheus::GaugeVec`]
+    GaugeVec,
+    /// [`prometheus::IntGaugeVec`]
+    IntGaugeVec,
+    /// [`prometheus::Counter`]
+    Counter,
+    /// [`prometheus::IntCounter`]
+    IntCounter,
+    /// [`prometheus::CounterVec`]
+    CounterVec,
+    /// [`prometheus::IntCounterVec`]
+    IntCounterVec,
+    /// [`prometheus::Histogram`]
+    Histogram,
+    /// [`prometheus::HistogramVec`]
+    HistogramVec,
+}
+
+impl MetricKind {
+    /// The Rust type's name, such as `IntGaugeVec`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Gauge => "Gauge",
+            Self::IntGauge => "IntGauge",
+            Self::GaugeVec => "GaugeVec",
+            Self::IntGaugeVec => "IntGaugeVec",
+            Self::Counter => "Counter",
+            Self::IntCounter => "IntCounter",
+            Self::CounterVec => "CounterVec",
+            Self::IntCounterVec => "IntCounterVec",
+            Self::Histogram => "Histogram",
+            Self::HistogramVec => "HistogramVec",
+        }
+    }
+
+    /// The Prometheus type on the page's `# TYPE` line: `gauge`, `counter` or `histogram`.
+    pub const fn prometheus_type(self) -> &'static str {
+        match self {
+            Self::Gauge | Self::IntGauge | Self::GaugeVec | Self::IntGaugeVec => "gauge",
+            Self::Counter | Self::IntCounter | Self::CounterVec | Self::IntCounterVec => "counter",
+            Self::Histogram | Self::HistogramVec => "histogram",
+        }
+    }
+
+    /// Whether the type has variable labels (a `*Vec`).
+    pub const fn is_vec(self) -> bool {
+        matches!(
+            self,
+            Self::GaugeVec
+                | Self::IntGaugeVec
+                | Self::CounterVec
+                | Self::IntCounterVec
+                | Self::HistogramVec
+        )
+    }
+
+    /// Whether the type is a histogram.
+    pub const fn is_histogram(self) -> bool {
+        matches!(self, Self::Histogram | Self::HistogramVec)
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A prometheus metric type that [`create_metric`] can make. Sealed.
+pub trait CreateMetric:
+    Collector + Clone + Send + Sync + fmt::Debug + sealed::Sealed + 'static
+{
+    /// Which type this is.
+    const KIND: MetricKind;
+
+    #[doc(hidden)]
+    fn __build(opts: Opts, buckets: Vec<f64>, label_names: &[&str]) -> prometheus::Result<Self>;
+}
+
+macro_rules! create_metric_impl {
+    ($($ty:ident => |$opts:ident, $buckets:ident, $names:ident| $build:expr;)*) => {$(
+        impl sealed::Sealed for $ty {}
+        impl CreateMetric for $ty {
+            const KIND: MetricKind = MetricKind::$ty;
+            fn __build($opts: Opts, $buckets: Vec<f64>, $names: &[&str]) -> prometheus::Result<Self> {
+                $build
+            }
+        }
+    )*};
+}
+
+create_metric_impl! {
+    Gauge => |opts, _buckets, _names| Gauge::with_opts(opts);
+    IntGauge => |opts, _buckets, _names| IntGauge::with_opts(opts);
+    GaugeVec => |opts, _buckets, names| GaugeVec::new(opts, names);
+    IntGaugeVec => |opts, _buckets, names| IntGaugeVec::new(opts, names);
+    Counter => |opts, _buckets, _names| Counter::with_opts(opts);
+    IntCounter => |opts, _buckets, _names| IntCounter::with_opts(opts);
+    CounterVec => |opts, _buckets, names| CounterVec::new(opts, names);
+    IntCounterVec => |opts, _buckets, names| IntCounterVec::new(opts, names);
+    Histogram => |opts, buckets, _names| Histogram::with_opts(HistogramOpts::from(opts).buckets(buckets));
+    HistogramVec => |opts, buckets, names| HistogramVec::new(HistogramOpts::from(opts).buckets(buckets), names);
+}
+
+/// Creates a metric named `dynamo_component_<name>` at `hierarchy`'s level, with the hierarchy's
+/// labels, and registers it there. [`create_metric_with_prefix`] with [`COMPONENT_PREFIX`].
+///
+/// ```
+/// use engine_gauges::{MetricsRoot, create_metric};
+/// use engine_gauges::prometheus::IntGaugeVec;
+///
+/// let endpoint = MetricsRoot::with_connection_id(0xabc)
+///     .namespace("dynamo")?
+///     .component("backend")?
+///     .endpoint("generate")?;
+/// let waiting: IntGaugeVec = create_metric(
+///     &endpoint,
+///     "waiting_requests",
+///     "Requests waiting, by adapter.",
+///     &[("engine", "mocker")],
+///     None,
+///     Some(&["lora_adapter"]),
+/// )?;
+/// waiting.with_label_values(&["base"]).set(3);
+/// let page = endpoint.registry().prometheus_expfmt_combined()?;
+/// assert!(page.contains(
+///     r#"dynamo_component_waiting_requests{dynamo_component="backend",dynamo_endpoint="generate",dynamo_namespace="dynamo",engine="mocker",lora_adapter="base",worker_id="abc"} 3"#
+/// ));
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
+///
+/// # Errors
+/// See [`create_metric_with_prefix`].
+pub fn create_metric<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
+    hierarchy: &H,
+    name: &str,
+    help: &str,
+    const_labels: &[(&str, &str)],
+    buckets: Option<Vec<f64>>,
+    label_names: Option<&[&str]>,
+) -> Result<T, Error> {
+    create_metric_with_prefix(
+        hierarchy,
+        COMPONENT_PREFIX,
+        name,
+        help,
+        const_labels,
+        buckets,
+        label_names,
+    )
+}
+
+/// Creates a metric named `<prefix>_<name>` (`<name>` when `prefix` is empty) at `hierarchy`'s
+/// level and registers it there.
+///
+/// `name` is sanitized (characters outside `[a-zA-Z0-9_:]` become `_`). The metric gets, as const
+/// labels, the hierarchy's labels (`dynamo_namespace`, `dynamo_component`, `dynamo_endpoint`, each
+/// where the level has it, values sanitized like label names) and `worker_id` (the connection id in
+/// lowercase hex, where there is one), then `const_labels` as given. `label_names` are the variable
+/// labels: required for the `*Vec` types, refused for the others. `buckets` only for histograms
+/// (default [`DEFAULT_BUCKETS`]).
+///
+/// Nothing is registered when an error is returned.
+///
+/// # Errors
+/// - [`Error::InvalidMetricName`], [`Error::InvalidPrefix`], [`Error::EmptyHelp`];
+/// - [`Error::InvalidLabelName`] for a const key or variable name outside `[a-zA-Z_][a-zA-Z0-9_]*`
+///   (label names are validated, never rewritten);
+/// - [`Error::HierarchyInjectedLabel`] for any of [`labels::HIERARCHY_INJECTED`];
+/// - [`Error::ReservedLabel`] for names starting with `__`, `quantile`, and `le` on histograms;
+/// - [`Error::DuplicateLabel`], [`Error::LabelIsConstAndVariable`];
+/// - [`Error::InvalidBuckets`], [`Error::UnexpectedBuckets`];
+/// - [`Error::MissingLabelNames`], [`Error::UnexpectedLabelNames`];
+/// - [`Error::InvalidHierarchyValue`] for a level name that sanitizes to nothing;
+/// - [`Error::AlreadyRegistered`] and [`Error::Registration`] from the level's registry.
+pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
+    hierarchy: &H,
+    prefix: &str,
+    name: &str,
+    help: &str,
+    const_labels: &[(&str, &str)],
+    buckets: Option<Vec<f64>>,
+    label_names: Option<&[&str]>,
+) -> Result<T, Error> {
+    let kind = T::KIND;
+    let short = sanitize_metric_name(name).map_err(|reason| Error::InvalidMetricName {
+        name: name.to_owned(),
+        reason,
+    })?;
+    let metric = if prefix.is_empty() {
+        short
+    } else {
+        format!("{prefix}_{short}")
+    };
+    if !prefix.is_empty() && !is_valid_metric_name(prefix) {
+        return Err(Error::InvalidPrefix {
+            metric,
+            prefix: prefix.to_owned(),
+        });
+    }
+    if help.trim().is_empty() {
+        return Err(Error::EmptyHelp { metric });
+    }
+
+    let mut const_keys = HashSet::new();
+    for &(key, _) in const_labels {
+        check_label_name(&metric, key, kind)?;
+        if !const_keys.insert(key) {
+            return Err(Error::DuplicateLabel {
+                metric,
+                label: key.to_owned(),
+            });
+        }
+    }
+
+    let label_names = match (kind.is_vec(), label_names) {
+        (true, Some(names)) if !names.is_empty() => names,
+        (true, _) => return Err(Error::MissingLabelNames { metric, kind }),
+        (false, Some(_)) => return Err(Error::UnexpectedLabelNames { metric, kind }),
+        (false, None) => &[],
+    };
+    let mut variable = HashSet::new();
+    for &label in label_names {
+        check_label_name(&metric, label, kind)?;
+        if !variable.insert(label) {
+            return Err(Error::DuplicateLabel {
+                metric,
+                label: label.to_owned(),
+            });
+        }
+        if const_keys.contains(label) {
+            return Err(Error::LabelIsConstAndVariable {
+                metric,
+                label: label.to_owned(),
+            });
+        }
+    }
+
+    let buckets = check_buckets(&metric, kind, buckets)?;
+
+    let mut all_const = HashMap::new();
+    for (label, value) in injected_labels(hierarchy) {
+        let sanitized = if label == labels::WORKER_ID {
+            value
+        } else {
+            sanitize_label_name(&value).map_err(|reason| Error::InvalidHierarchyValue {
+                metric: metric.clone(),
+                label,
+                value,
+                reason,
+            })?
+        };
+        all_const.insert(label.to_owned(), sanitized);
+    }
+    for &(key, value) in const_labels {
+        all_const.insert(key.to_owned(), value.to_owned());
+    }
+
+    let opts = Opts::new(metric.clone(), help).const_labels(all_const);
+    let built = T::__build(opts, buckets, label_names).map_err(|source| Error::Registration {
+        metric: metric.clone(),
+        source,
+    })?;
+    match hierarchy
+        .get_metrics_registry()
+        .register(Box::new(built.clone()))
+    {
+        Ok(()) => Ok(built),
+        Err(prometheus::Error::AlreadyReg) => Err(Error::AlreadyRegistered { metric }),
+        Err(source) => Err(Error::Registration { metric, source }),
+    }
+}
+
+/// Checks a caller's label name (const key or variable name) against every naming rule.
+pub(crate) fn check_label_name(metric: &str, label: &str, kind: MetricKind) -> Result<(), Error> {
+    let reserved = |reason| Error::ReservedLabel {
+        metric: metric.to_owned(),
+        label: label.to_owned(),
+        reason,
+    };
+    if !is_valid_label_name(label) {
+        return Err(Error::InvalidLabelName {
+            metric: metric.to_owned(),
+            label: label.to_owned(),
+        });
+    }
+    if label.starts_with("__") {
+        return Err(reserved(
+            "names starting with `__` are reserved for Prometheus's own use",
+        ));
+    }
+    if labels::is_hierarchy_injected(label) {
+        return Err(Error::HierarchyInjectedLabel {
+            metric: metric.to_owned(),
+            label: label.to_owned(),
+        });
+    }
+    if label == "quantile" {
+        return Err(reserved("Prometheus uses `quantile` for summary quantiles"));
+    }
+    if label == "le" && kind.is_histogram() {
+        return Err(reserved("Prometheus uses `le` for histogram bucket bounds"));
+    }
+    Ok(())
+}
+
+fn check_buckets(
+    metric: &str,
+    kind: MetricKind,
+    buckets: Option<Vec<f64>>,
+) -> Result<Vec<f64>, Error> {
+    let invalid = |buckets: Vec<f64>, reason| Error::InvalidBuckets {
+        metric: metric.to_owned(),
+        buckets,
+        reason,
+    };
+    match (kind.is_histogram(), buckets) {
+        (false, None) => Ok(Vec::new()),
+        (false, Some(_)) => Err(Error::UnexpectedBuckets {
+            metric: metric.to_owned(),
+            kind,
+        }),
+        (true, None) => Ok(DEFAULT_BUCKETS.to_vec()),
+        (true, Some(b)) if b.is_empty() => Err(invalid(
+            b,
+            "give at least one bucket bound, or `None` for the defaults",
+        )),
+        (true, Some(b)) if b.iter().any(|x| !x.is_finite()) => Err(invalid(
+            b,
+            "bounds must be finite (the `+Inf` bucket is added for you)",
+        )),
+        (true, Some(b)) if b.windows(2).any(|w| w[0] >= w[1]) => {
+            Err(invalid(b, "bounds must be strictly increasing"))
+        }
+        (true, Some(b)) => Ok(b),
+    }
+}

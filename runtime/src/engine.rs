@@ -1,0 +1,155 @@
+//! The engine's side: [`EngineConfig`], [`ComponentSnapshot`] and the [`EngineMetrics`] handle.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::hierarchy::{MetricsHierarchy, injected_labels};
+use crate::{MetricsRegistry, PrometheusExpositionFormatCallback, labels};
+
+/// What an engine reports about itself at registration. Build it with `..Default::default()`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The model path or name the engine was started with: the `model` label (and `model_name`,
+    /// unless `served_model_name` is set). Empty gives no label.
+    pub model: String,
+    /// The name the model is served under: the `model_name` label. Empty gives no label.
+    pub served_model_name: Option<String>,
+    /// Other names the model answers to.
+    pub model_aliases: Vec<String>,
+    /// The context window, in tokens.
+    pub context_length: Option<u32>,
+    /// Tokens per KV cache block.
+    pub kv_cache_block_size: Option<u32>,
+    /// KV cache blocks in all.
+    pub total_kv_blocks: Option<u64>,
+    /// The most sequences scheduled at once.
+    pub max_num_seqs: Option<u64>,
+    /// The most tokens in one batch.
+    pub max_num_batched_tokens: Option<u64>,
+    /// How many data-parallel ranks this worker owns (absent means 1).
+    pub data_parallel_size: Option<u32>,
+    /// The first data-parallel rank this worker owns (absent means 0).
+    pub data_parallel_start_rank: Option<u32>,
+}
+
+impl EngineConfig {
+    /// The data-parallel ranks this worker owns: `data_parallel_size` ranks from
+    /// `data_parallel_start_rank` (by default just rank 0). Ranks past `u32::MAX` are cut off.
+    pub fn dp_ranks(&self) -> Vec<u32> {
+        let start = self.data_parallel_start_rank.unwrap_or(0);
+        let size = self.data_parallel_size.unwrap_or(1);
+        (0..size).map_while(|i| start.checked_add(i)).collect()
+    }
+}
+
+/// One data-parallel rank's state, as an engine pushes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ComponentSnapshot {
+    /// KV cache blocks in use.
+    pub kv_used_blocks: u64,
+    /// KV cache blocks in all.
+    pub kv_total_blocks: u64,
+    /// GPU cache usage, 0.0 to 1.0.
+    pub gpu_cache_usage: f32,
+    /// Prefix cache hit rate, 0.0 to 1.0; `None` while there is no data (or no prefix cache).
+    pub kv_cache_hit_rate: Option<f32>,
+    /// The rank this snapshot is about.
+    pub dp_rank: u32,
+}
+
+/// The metrics handle an engine gets: its place in the hierarchy and its auto-labels.
+///
+/// Auto-labels are the hierarchy's labels (`dynamo_namespace`, `dynamo_component`,
+/// `dynamo_endpoint`, `worker_id`), which [`create_metric`](crate::create_metric) injects itself,
+/// and the engine's `model` and `model_name`, which gauge sets registered through this handle get
+/// as const labels. Values are kept raw here; sanitizing happens when a metric is created.
+///
+/// Not `Clone`: keep the instruments you create, not this handle.
+pub struct EngineMetrics {
+    hierarchy: Arc<dyn MetricsHierarchy>,
+    auto_labels: Arc<HashMap<String, String>>,
+}
+
+impl EngineMetrics {
+    /// Wraps a hierarchy level without a model: no `model` / `model_name` labels.
+    pub fn from_hierarchy<H: MetricsHierarchy + 'static>(hierarchy: H) -> Self {
+        Self::new(Arc::new(hierarchy), "", None)
+    }
+
+    /// Wraps a hierarchy level with the model identity of `engine_config`: `model` is
+    /// `engine_config.model`, `model_name` is the served name if set and non-empty, else `model`.
+    pub fn with_engine_config<H: MetricsHierarchy + 'static>(
+        hierarchy: H,
+        engine_config: &EngineConfig,
+    ) -> Self {
+        Self::new(
+            Arc::new(hierarchy),
+            &engine_config.model,
+            engine_config.served_model_name.as_deref(),
+        )
+    }
+
+    fn new(hierarchy: Arc<dyn MetricsHierarchy>, model: &str, served: Option<&str>) -> Self {
+        let mut auto: HashMap<String, String> = injected_labels(&*hierarchy)
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(label, value)| (label.to_owned(), value))
+            .collect();
+        if !model.is_empty() {
+            auto.insert(labels::MODEL.to_owned(), model.to_owned());
+            auto.insert(labels::MODEL_NAME.to_owned(), model.to_owned());
+        }
+        if let Some(served) = served.filter(|s| !s.is_empty()) {
+            auto.insert(labels::MODEL_NAME.to_owned(), served.to_owned());
+        }
+        Self {
+            hierarchy,
+            auto_labels: Arc::new(auto),
+        }
+    }
+
+    /// The hierarchy level this handle registers at.
+    pub fn hierarchy(&self) -> &Arc<dyn MetricsHierarchy> {
+        &self.hierarchy
+    }
+
+    /// The precomputed auto-labels (hierarchy labels and model labels), raw.
+    pub fn auto_labels(&self) -> &Arc<HashMap<String, String>> {
+        &self.auto_labels
+    }
+
+    /// The auto-labels that [`create_metric`](crate::create_metric) does not inject itself
+    /// (`model`, `model_name`), sorted by name: the const labels of every gauge set registered
+    /// through this handle.
+    pub fn engine_const_labels(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = self
+            .auto_labels
+            .iter()
+            .filter(|(label, _)| !labels::is_hierarchy_injected(label))
+            .map(|(label, value)| (label.as_str(), value.as_str()))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The registry of this handle's level.
+    pub fn registry(&self) -> &MetricsRegistry {
+        self.hierarchy.get_metrics_registry()
+    }
+
+    /// Bridges a foreign registry into this level's combined scrape: `callback`'s text is appended
+    /// verbatim. Auto-labels are not injected: the callback owns its labels and its families.
+    pub fn add_expfmt_callback(&self, callback: PrometheusExpositionFormatCallback) {
+        self.registry().add_expfmt_callback(callback);
+    }
+}
+
+impl fmt::Debug for EngineMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineMetrics")
+            .field("basename", &self.hierarchy.basename())
+            .field("auto_labels", &self.auto_labels)
+            .finish()
+    }
+}

@@ -1,0 +1,52 @@
+//! The [`EngineGauges`] trait that `#[derive(EngineGauges)]` implements, and the
+//! [`MetricDescriptor`]s it publishes.
+
+use crate::{EngineMetrics, Error, MetricKind};
+
+/// A set of gauges registered together: the trait behind `#[derive(EngineGauges)]`.
+///
+/// See [the derive](derive@crate::EngineGauges) for how to declare one.
+pub trait EngineGauges: Sized + Send + Sync + 'static {
+    /// One descriptor per metric of the set, in field order: enough to print a catalog.
+    const DESCRIPTORS: &'static [MetricDescriptor];
+
+    /// Creates and registers every metric of the set at `metrics`' level, with its auto-labels as
+    /// const labels, seeding the per-rank fields' `dp_ranks`.
+    ///
+    /// # Errors
+    /// Any error of [`create_metric`](crate::create_metric) (for example
+    /// [`Error::AlreadyRegistered`] when the set is registered twice at one level), and
+    /// [`Error::RankSpanTooLarge`]. On error nothing of the set stays registered.
+    fn register(metrics: &EngineMetrics, dp_ranks: &[u32]) -> Result<Self, Error>;
+}
+
+/// What a gauge set declares about one of its metrics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MetricDescriptor {
+    /// The exported name, prefix included (`dynamo_component_total_blocks`).
+    pub name: &'static str,
+    /// The prefix (`dynamo_component`; empty for none).
+    pub prefix: &'static str,
+    /// The name without prefix (`total_blocks`).
+    pub short_name: &'static str,
+    /// The registered type (`IntGaugeVec` for a `PerRank<IntGauge>`).
+    pub kind: MetricKind,
+    /// Whether the field is a [`PerRank`](crate::PerRank) family.
+    pub per_rank: bool,
+    /// Whether declared ranks are seeded at 0 (per-rank fields not marked `unseeded`).
+    pub seeded: bool,
+    /// The help text.
+    pub help: &'static str,
+    /// Variable labels (`dp_rank` for per-rank fields).
+    pub variable_labels: &'static [&'static str],
+    /// Const labels declared on the set.
+    pub const_labels: &'static [(&'static str, &'static str)],
+    /// Labels the runtime adds at registration ([`labels::RUNTIME_INJECTED`](crate::labels::RUNTIME_INJECTED)),
+    /// where the hierarchy and engine configuration provide them.
+    pub injected_labels: &'static [&'static str],
+    /// The Rust field.
+    pub field: &'static str,
+    /// The field's source line.
+    pub line: u32,
+}

@@ -1,0 +1,83 @@
+//! Prometheus gauges for LLM engine workers, declared once and checked at compile time.
+//!
+//! A worker lives in a hierarchy (root → namespace → component → endpoint) and every metric it
+//! exports carries that position as labels (`dynamo_namespace`, `dynamo_component`,
+//! `dynamo_endpoint`, `worker_id`), plus the engine's `model` and `model_name`. This crate builds
+//! the hierarchy ([`MetricsRoot`] and its levels), creates metrics with those labels injected
+//! ([`create_metric`]), renders a level and everything below it as one page
+//! ([`MetricsRegistry::prometheus_expfmt_combined`]), and hands engines an [`EngineMetrics`]
+//! handle carrying their auto-labels.
+//!
+//! ```
+//! use engine_gauges::{EngineConfig, EngineMetrics, MetricsRoot, create_metric};
+//! use engine_gauges::prometheus::Gauge;
+//!
+//! let endpoint = MetricsRoot::with_connection_id(0x1f)
+//!     .namespace("dynamo")?
+//!     .component("backend")?
+//!     .endpoint("generate")?;
+//! let config = EngineConfig { model: "Qwen/Qwen3-0.6B".into(), ..Default::default() };
+//! let metrics = EngineMetrics::with_engine_config(endpoint.clone(), &config);
+//!
+//! let load: Gauge = create_metric(
+//!     &endpoint,
+//!     "model_load_time_seconds",
+//!     "Time engine.start() took to return.",
+//!     &metrics.engine_const_labels(),
+//!     None,
+//!     None,
+//! )?;
+//! load.set(2.5);
+//!
+//! assert_eq!(
+//!     endpoint.registry().prometheus_expfmt_combined()?,
+//!     "# HELP dynamo_component_model_load_time_seconds Time engine.start() took to return.\n\
+//!      # TYPE dynamo_component_model_load_time_seconds gauge\n\
+//!      dynamo_component_model_load_time_seconds{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",\
+//!      dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",model_name=\"Qwen/Qwen3-0.6B\",worker_id=\"1f\"} 2.5\n"
+//! );
+//! # Ok::<(), engine_gauges::Error>(())
+//! ```
+
+// The derive's generated code names this crate `::engine_gauges`, inside it too.
+extern crate self as engine_gauges;
+
+mod create;
+mod engine;
+mod error;
+mod gauges;
+mod hierarchy;
+pub mod labels;
+mod levels;
+pub mod names;
+mod per_rank;
+// mod reference;
+mod registry;
+#[cfg(feature = "testing")]
+mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use prometheus;
+
+pub use create::{
+    COMPONENT_PREFIX, CreateMetric, DEFAULT_BUCKETS, MetricKind, create_metric,
+    create_metric_with_prefix,
+};
+pub use engine::{ComponentSnapshot, EngineConfig, EngineMetrics};
+pub use error::Error;
+pub use gauges::{EngineGauges, MetricDescriptor};
+pub use hierarchy::{MetricsHierarchy, positional_labels};
+pub use levels::{Component, Endpoint, MetricsRoot, Namespace};
+pub use per_rank::{MAX_RANK_SPAN, PerRank, RankGauge, RankMetric, SetGauge};
+// pub use reference::{ComponentGauges, LifecycleGauges};
+pub use registry::{
+    BoxError, MetricsRegistry, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
+};
+#[cfg(feature = "testing")]
+pub use testing::TestHierarchy;
+
+// #[doc = include_str!("derive.md")]
+// pub use engine_gauges_macros::EngineGauges;

@@ -1,0 +1,774 @@
+//! The runtime: hierarchy, auto-labels, `create_metric`'s rules and the combined scrape.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use engine_gauges::prometheus::{
+    Counter, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec,
+};
+use engine_gauges::{
+    Component, EngineConfig, EngineMetrics, Error, MetricsHierarchy, MetricsRegistry, MetricsRoot,
+    TestHierarchy, create_metric, create_metric_with_prefix, labels,
+};
+
+fn page(registry: &MetricsRegistry) -> String {
+    registry.prometheus_expfmt_combined().expect("scrape")
+}
+
+fn worker() -> Component {
+    MetricsRoot::with_connection_id(0xabc)
+        .namespace("dynamo")
+        .unwrap()
+        .component("backend")
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- the reference's own tests
+
+#[test]
+fn with_engine_config_populates_model_labels() {
+    let config = EngineConfig {
+        model: "/local/path/qwen".to_string(),
+        served_model_name: Some("qwen3-0.6b".to_string()),
+        ..Default::default()
+    };
+    let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
+    let labels = metrics.auto_labels();
+    assert_eq!(labels.get("model").unwrap(), "/local/path/qwen");
+    assert_eq!(labels.get("model_name").unwrap(), "qwen3-0.6b");
+    assert_eq!(
+        labels.len(),
+        2,
+        "a TestHierarchy has no hierarchy labels: {labels:?}"
+    );
+}
+
+#[test]
+fn model_name_defaults_to_model() {
+    let config = EngineConfig {
+        model: "m".into(),
+        ..Default::default()
+    };
+    let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
+    assert_eq!(metrics.auto_labels().get("model_name").unwrap(), "m");
+    assert_eq!(
+        metrics.engine_const_labels(),
+        vec![("model", "m"), ("model_name", "m")]
+    );
+}
+
+#[test]
+fn empty_model_strings_do_not_emit_labels() {
+    let config = EngineConfig {
+        model: String::new(),
+        served_model_name: Some(String::new()),
+        ..Default::default()
+    };
+    let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
+    assert!(
+        metrics.auto_labels().is_empty(),
+        "{:?}",
+        metrics.auto_labels()
+    );
+    let bare = EngineMetrics::from_hierarchy(TestHierarchy::new());
+    assert!(bare.auto_labels().is_empty());
+}
+
+#[test]
+fn add_expfmt_callback_appears_in_combined_scrape() {
+    let metrics = EngineMetrics::from_hierarchy(TestHierarchy::new());
+    metrics.add_expfmt_callback(Arc::new(|| Ok("# external metric\n".to_string())));
+    assert_eq!(page(metrics.registry()), "# external metric\n");
+}
+
+/// The reference's multi-level test hierarchy: positional labels.
+struct NamedHierarchy {
+    registry: MetricsRegistry,
+    name: String,
+    parents: Vec<NamedHierarchy>,
+    connection_id: Option<u64>,
+}
+
+impl NamedHierarchy {
+    fn new(name: &str, parents: &[&str]) -> Self {
+        Self {
+            registry: MetricsRegistry::new(),
+            name: name.to_owned(),
+            parents: parents.iter().map(|p| Self::new(p, &[])).collect(),
+            connection_id: None,
+        }
+    }
+}
+
+impl MetricsHierarchy for NamedHierarchy {
+    fn basename(&self) -> String {
+        self.name.clone()
+    }
+    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
+        self.parents
+            .iter()
+            .map(|p| p as &dyn MetricsHierarchy)
+            .collect()
+    }
+    fn connection_id(&self) -> Option<u64> {
+        self.connection_id
+    }
+    fn get_metrics_registry(&self) -> &MetricsRegistry {
+        &self.registry
+    }
+}
+
+#[test]
+fn user_hierarchies_keep_the_positional_rule() {
+    let mut endpoint = NamedHierarchy::new("generate", &["drt", "dyn", "backend"]);
+    endpoint.connection_id = Some(255);
+    let metrics = EngineMetrics::with_engine_config(
+        endpoint,
+        &EngineConfig {
+            model: "test-model".into(),
+            ..Default::default()
+        },
+    );
+    let expected: HashMap<String, String> = [
+        (labels::NAMESPACE, "dyn"),
+        (labels::COMPONENT, "backend"),
+        (labels::ENDPOINT, "generate"),
+        (labels::WORKER_ID, "ff"),
+        (labels::MODEL, "test-model"),
+        (labels::MODEL_NAME, "test-model"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(**metrics.auto_labels(), expected);
+
+    // Nested positions shift, as in the reference: ns1.ns2.ns3 gives namespace=ns1, ...
+    let shifted = NamedHierarchy::new("comp", &["drt", "ns1", "ns2", "ns3"]);
+    assert_eq!(
+        shifted.hierarchy_labels(),
+        vec![
+            (labels::NAMESPACE, "ns1".to_owned()),
+            (labels::COMPONENT, "ns2".to_owned()),
+            (labels::ENDPOINT, "ns3".to_owned()),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- the crate's own hierarchy
+
+#[test]
+fn four_level_hierarchy_golden_pages() {
+    let root = MetricsRoot::with_connection_id(0x1f2e);
+    let ns = root.namespace("dynamo").unwrap();
+    let backend = ns.component("backend").unwrap();
+    let generate = backend.endpoint("generate").unwrap();
+    let prefill = backend.endpoint("prefill").unwrap();
+
+    let up: IntGauge =
+        create_metric(&root, "up", "Whether the worker is up.", &[], None, None).unwrap();
+    up.set(1);
+    let comps: IntGauge = create_metric(
+        &ns,
+        "components",
+        "Components in the namespace.",
+        &[],
+        None,
+        None,
+    )
+    .unwrap();
+    comps.set(1);
+    let requests: IntCounterVec = create_metric(
+        &backend,
+        "requests_total",
+        "Requests served.",
+        &[],
+        None,
+        Some(&["status"]),
+    )
+    .unwrap();
+    requests.with_label_values(&["ok"]).inc_by(7);
+    let inflight = |e: &engine_gauges::Endpoint| -> Gauge {
+        create_metric(e, "inflight", "Requests in flight.", &[], None, None).unwrap()
+    };
+    inflight(&generate).set(3.0);
+    inflight(&prefill).set(1.5);
+
+    let generate_page = "\
+# HELP dynamo_component_inflight Requests in flight.
+# TYPE dynamo_component_inflight gauge
+dynamo_component_inflight{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 3
+";
+    assert_eq!(page(generate.registry()), generate_page);
+
+    let backend_page = "\
+# HELP dynamo_component_inflight Requests in flight.
+# TYPE dynamo_component_inflight gauge
+dynamo_component_inflight{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 3
+dynamo_component_inflight{dynamo_component=\"backend\",dynamo_endpoint=\"prefill\",dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 1.5
+# HELP dynamo_component_requests_total Requests served.
+# TYPE dynamo_component_requests_total counter
+dynamo_component_requests_total{dynamo_component=\"backend\",dynamo_namespace=\"dynamo\",status=\"ok\",worker_id=\"1f2e\"} 7
+";
+    assert_eq!(page(backend.registry()), backend_page);
+
+    let ns_extra = "\
+# HELP dynamo_component_components Components in the namespace.
+# TYPE dynamo_component_components gauge
+dynamo_component_components{dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 1
+";
+    assert_eq!(page(ns.registry()), format!("{ns_extra}{backend_page}"));
+
+    let root_extra = "\
+# HELP dynamo_component_up Whether the worker is up.
+# TYPE dynamo_component_up gauge
+dynamo_component_up{worker_id=\"1f2e\"} 1
+";
+    assert_eq!(
+        page(root.registry()),
+        format!("{ns_extra}{backend_page}{root_extra}")
+    );
+}
+
+#[test]
+fn levels_are_cached_by_name_and_scrapes_stay_below() {
+    let ns = MetricsRoot::new().namespace("dynamo").unwrap();
+    let a = ns.component("a").unwrap();
+    assert!(
+        a.registry()
+            .same_registry(ns.component("a").unwrap().registry())
+    );
+    let b = ns.component("b").unwrap();
+    assert!(!a.registry().same_registry(b.registry()));
+    let ga: Gauge = create_metric(&a, "g", "A gauge.", &[], None, None).unwrap();
+    ga.set(1.0);
+    let page_b = page(b.registry());
+    assert_eq!(page_b, "", "a sibling's metrics leak into b's page");
+    let e = a.endpoint("e").unwrap();
+    assert!(
+        !page(e.registry()).contains("dynamo_component_g"),
+        "an ancestor's metric leaks down"
+    );
+    assert!(page(ns.registry()).contains("dynamo_component_g{"));
+    // No root connection id: no worker_id label.
+    assert!(!page(a.registry()).contains("worker_id"));
+}
+
+#[test]
+fn nested_namespaces_label_by_kind_not_depth() {
+    let root = MetricsRoot::new();
+    let inner = root.namespace("a").unwrap().namespace("b").unwrap();
+    assert_eq!(inner.path(), "a.b");
+    let endpoint = inner
+        .component("backend")
+        .unwrap()
+        .endpoint("generate")
+        .unwrap();
+    assert_eq!(
+        endpoint.hierarchy_labels(),
+        vec![
+            (labels::NAMESPACE, "a.b".to_owned()),
+            (labels::COMPONENT, "backend".to_owned()),
+            (labels::ENDPOINT, "generate".to_owned()),
+        ]
+    );
+    let parents: Vec<String> = endpoint
+        .parent_hierarchies()
+        .iter()
+        .map(|p| p.basename())
+        .collect();
+    assert_eq!(parents, ["", "a", "b", "backend"]);
+    let g: Gauge = create_metric(&endpoint, "g", "A gauge.", &[], None, None).unwrap();
+    g.set(2.0);
+    assert!(
+        page(root.registry()).contains(
+            "dynamo_component_g{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"a_b\"} 2\n"
+        ),
+        "{}",
+        page(root.registry())
+    );
+}
+
+#[test]
+fn hierarchy_values_are_sanitized_and_unusable_names_refused() {
+    let root = MetricsRoot::new();
+    let c = root.namespace("my-ns").unwrap().component("@@123").unwrap();
+    let g: Gauge = create_metric(&c, "test.name", "A gauge.", &[], None, None).unwrap();
+    g.set(1.0);
+    assert!(page(c.registry()).contains(
+        "dynamo_component_test_name{dynamo_component=\"_123\",dynamo_namespace=\"my_ns\"} 1\n"
+    ));
+    for bad in ["", "日本語", "..."] {
+        match root.namespace(bad) {
+            Err(Error::InvalidLevelName {
+                level: "namespace",
+                name,
+                ..
+            }) => assert_eq!(name, bad),
+            other => panic!("namespace {bad:?}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        c.endpoint("—"),
+        Err(Error::InvalidLevelName {
+            level: "endpoint",
+            ..
+        })
+    ));
+    let message = root.namespace("日本語").unwrap_err().to_string();
+    assert!(message.contains("namespace name `日本語`"), "{message}");
+}
+
+#[test]
+fn user_hierarchy_value_that_sanitizes_to_nothing_is_an_error() {
+    let h = NamedHierarchy::new("日本", &["drt", "ns", "comp"]);
+    let err = create_metric::<Gauge, _>(&h, "g", "A gauge.", &[], None, None).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. } if value == "日本"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn metric_names_are_sanitized() {
+    let c = worker();
+    for (name, full) in [
+        ("test.name", "dynamo_component_test_name"),
+        ("123test", "dynamo_component__123test"),
+        ("a-b:c", "dynamo_component_a_b:c"),
+    ] {
+        let g: Gauge = create_metric(&c, name, "A gauge.", &[], None, None).unwrap();
+        g.set(1.0);
+        assert!(
+            page(c.registry()).contains(&format!("\n{full}{{")),
+            "{name} -> {full}"
+        );
+    }
+    let frontend = MetricsRoot::new();
+    let g: Gauge = create_metric_with_prefix(
+        &frontend,
+        "dynamo_frontend",
+        "queued",
+        "Queued.",
+        &[],
+        None,
+        None,
+    )
+    .unwrap();
+    g.set(1.0);
+    let none: Gauge =
+        create_metric_with_prefix(&frontend, "", "bare", "No prefix.", &[], None, None).unwrap();
+    none.set(1.0);
+    let text = page(frontend.registry());
+    assert!(text.contains("\ndynamo_frontend_queued 1\n"), "{text}");
+    assert!(text.contains("\nbare 1\n"), "{text}");
+}
+
+#[test]
+fn every_metric_type_can_be_created() {
+    let c = worker();
+    let _: Gauge = create_metric(&c, "a", "h", &[], None, None).unwrap();
+    let _: IntGauge = create_metric(&c, "b", "h", &[], None, None).unwrap();
+    let _: GaugeVec = create_metric(&c, "c", "h", &[], None, Some(&["x"])).unwrap();
+    let _: IntGaugeVec = create_metric(&c, "d", "h", &[], None, Some(&["x"])).unwrap();
+    let _: Counter = create_metric(&c, "e_total", "h", &[], None, None).unwrap();
+    let _: IntCounter = create_metric(&c, "f_total", "h", &[], None, None).unwrap();
+    let _: engine_gauges::prometheus::CounterVec =
+        create_metric(&c, "g_total", "h", &[], None, Some(&["x"])).unwrap();
+    let _: IntCounterVec = create_metric(&c, "h_total", "h", &[], None, Some(&["x"])).unwrap();
+    let h: Histogram = create_metric(&c, "i", "h", &[], Some(vec![0.5, 1.0]), None).unwrap();
+    h.observe(0.7);
+    let _: HistogramVec = create_metric(&c, "j", "h", &[], None, Some(&["x"])).unwrap();
+    let text = page(c.registry());
+    assert!(text.contains("dynamo_component_i_bucket{dynamo_component=\"backend\",dynamo_namespace=\"dynamo\",worker_id=\"abc\",le=\"0.5\"} 0\n"), "{text}");
+    assert!(text.contains("worker_id=\"abc\",le=\"1\"} 1\n"), "{text}");
+}
+
+// ---------------------------------------------------------------- create_metric's rules
+
+/// Every rejection: the specific error, nothing registered, the page unchanged.
+#[test]
+fn create_metric_rejections() {
+    type R = Result<(), Error>;
+    let c = worker();
+    let seed: Gauge = create_metric(&c, "taken", "Taken.", &[("k", "v")], None, None).unwrap();
+    seed.set(1.0);
+    let before = page(c.registry());
+
+    let gauge = |name: &str, consts: &[(&str, &str)]| -> R {
+        create_metric::<Gauge, _>(&c, name, "Help.", consts, None, None).map(drop)
+    };
+    let vec = |consts: &[(&str, &str)], names: &[&str]| -> R {
+        create_metric::<GaugeVec, _>(&c, "v", "Help.", consts, None, Some(names)).map(drop)
+    };
+    let hist = |names: Option<&[&str]>, buckets: Option<Vec<f64>>| -> R {
+        match names {
+            Some(n) => {
+                create_metric::<HistogramVec, _>(&c, "h", "Help.", &[], buckets, Some(n)).map(drop)
+            }
+            None => create_metric::<Histogram, _>(&c, "h", "Help.", &[], buckets, None).map(drop),
+        }
+    };
+
+    let cases: Vec<(&str, R, fn(&Error) -> bool)> = vec![
+        (
+            "hierarchy const label",
+            gauge("g", &[("dynamo_namespace", "x")]),
+            |e| matches!(e, Error::HierarchyInjectedLabel { label, .. } if label == "dynamo_namespace"),
+        ),
+        (
+            "hierarchy const label worker_id",
+            gauge("g", &[("worker_id", "x")]),
+            |e| matches!(e, Error::HierarchyInjectedLabel { label, .. } if label == "worker_id"),
+        ),
+        (
+            "hierarchy variable label",
+            vec(&[], &["dynamo_endpoint"]),
+            |e| matches!(e, Error::HierarchyInjectedLabel { label, .. } if label == "dynamo_endpoint"),
+        ),
+        (
+            "duplicate const keys",
+            gauge("g", &[("a", "1"), ("a", "2")]),
+            |e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a"),
+        ),
+        (
+            "duplicate variable names",
+            vec(&[], &["a", "a"]),
+            |e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a"),
+        ),
+        (
+            "variable equals const",
+            vec(&[("dp_rank", "0")], &["dp_rank"]),
+            |e| matches!(e, Error::LabelIsConstAndVariable { label, .. } if label == "dp_rank"),
+        ),
+        (
+            "__ const label",
+            gauge("g", &[("__secret", "x")]),
+            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "__secret"),
+        ),
+        (
+            "__ variable label",
+            vec(&[], &["__name__"]),
+            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "__name__"),
+        ),
+        (
+            "le on a histogram",
+            hist(Some(&["le"]), None),
+            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "le"),
+        ),
+        (
+            "quantile",
+            vec(&[], &["quantile"]),
+            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "quantile"),
+        ),
+        ("empty metric name", gauge("", &[]), |e| {
+            matches!(e, Error::InvalidMetricName { .. })
+        }),
+        ("unsanitizable metric name", gauge("日本", &[]), |e| {
+            matches!(e, Error::InvalidMetricName { .. })
+        }),
+        (
+            "invalid const label name",
+            gauge("g", &[("a-b", "x")]),
+            |e| matches!(e, Error::InvalidLabelName { label, .. } if label == "a-b"),
+        ),
+        (
+            "invalid variable label name",
+            vec(&[], &["1a"]),
+            |e| matches!(e, Error::InvalidLabelName { label, .. } if label == "1a"),
+        ),
+        (
+            "empty help",
+            create_metric::<Gauge, _>(&c, "g", "  ", &[], None, None).map(drop),
+            |e| matches!(e, Error::EmptyHelp { metric } if metric == "dynamo_component_g"),
+        ),
+        ("empty buckets", hist(None, Some(vec![])), |e| {
+            matches!(e, Error::InvalidBuckets { .. })
+        }),
+        ("unsorted buckets", hist(None, Some(vec![1.0, 0.5])), |e| {
+            matches!(e, Error::InvalidBuckets { .. })
+        }),
+        ("repeated bucket", hist(None, Some(vec![1.0, 1.0])), |e| {
+            matches!(e, Error::InvalidBuckets { .. })
+        }),
+        ("NaN bucket", hist(None, Some(vec![f64::NAN])), |e| {
+            matches!(e, Error::InvalidBuckets { .. })
+        }),
+        (
+            "infinite bucket",
+            hist(None, Some(vec![1.0, f64::INFINITY])),
+            |e| matches!(e, Error::InvalidBuckets { .. }),
+        ),
+        (
+            "buckets on a gauge",
+            create_metric::<Gauge, _>(&c, "g", "Help.", &[], Some(vec![1.0]), None).map(drop),
+            |e| matches!(e, Error::UnexpectedBuckets { .. }),
+        ),
+        (
+            "labels on a scalar",
+            create_metric::<IntGauge, _>(&c, "g", "Help.", &[], None, Some(&["a"])).map(drop),
+            |e| matches!(e, Error::UnexpectedLabelNames { .. }),
+        ),
+        (
+            "no labels on a Vec",
+            create_metric::<IntGaugeVec, _>(&c, "g", "Help.", &[], None, None).map(drop),
+            |e| matches!(e, Error::MissingLabelNames { .. }),
+        ),
+        ("empty labels on a Vec", vec(&[], &[]), |e| {
+            matches!(e, Error::MissingLabelNames { .. })
+        }),
+        (
+            "invalid prefix",
+            create_metric_with_prefix::<Gauge, _>(&c, "9x", "g", "Help.", &[], None, None)
+                .map(drop),
+            |e| matches!(e, Error::InvalidPrefix { .. }),
+        ),
+        (
+            "second registration",
+            gauge("taken", &[("k", "v")]),
+            |e| matches!(e, Error::AlreadyRegistered { metric } if metric == "dynamo_component_taken"),
+        ),
+        (
+            "same name, other labels",
+            vec(&[("k", "v")], &["x"]).and(
+                create_metric::<GaugeVec, _>(&c, "v", "Help.", &[("k", "w")], None, Some(&["y"]))
+                    .map(drop),
+            ),
+            |e| matches!(e, Error::Registration { .. }),
+        ),
+    ];
+    for (what, result, expected) in cases {
+        match result {
+            Err(e) if expected(&e) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains("`"),
+                    "{what}: the message names nothing: {message}"
+                );
+            }
+            other => panic!("{what}: got {other:?}"),
+        }
+    }
+    // "same name, other labels" registered a first `v` on purpose; everything else left nothing.
+    let after = page(c.registry());
+    assert_eq!(after, before, "a refused metric changed the page");
+}
+
+#[test]
+fn model_is_an_ordinary_label_for_create_metric() {
+    let c = worker();
+    let v: GaugeVec = create_metric(&c, "served", "Served.", &[], None, Some(&["model"])).unwrap();
+    v.with_label_values(&["a"]).set(1.0);
+    let clash = create_metric::<GaugeVec, _>(
+        &c,
+        "served2",
+        "Served.",
+        &[("model", "a")],
+        None,
+        Some(&["model"]),
+    );
+    assert!(matches!(clash, Err(Error::LabelIsConstAndVariable { .. })));
+}
+
+#[test]
+fn errors_name_the_metric_and_label() {
+    let c = worker();
+    let e = create_metric::<Gauge, _>(&c, "load", "Help.", &[("worker_id", "7")], None, None)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "metric `dynamo_component_load`: label `worker_id` is automatically added by auto-label injection and cannot be set by hand; remove it (its value comes from the metrics hierarchy)"
+    );
+}
+
+// ---------------------------------------------------------------- the combined scrape
+
+fn two_level_with_conflict() -> (MetricsRegistry, MetricsRegistry) {
+    let parent = MetricsRegistry::new();
+    let child = MetricsRegistry::new();
+    parent.add_child_registry(&child);
+    let h_parent = TestHierarchyAt(parent.clone());
+    let h_child = TestHierarchyAt(child.clone());
+    let a: Gauge = create_metric(&h_parent, "shared", "First help.", &[], None, None).unwrap();
+    a.set(1.0);
+    let b: Gauge =
+        create_metric(&h_child, "shared", "Other help.", &[("k", "v")], None, None).unwrap();
+    b.set(2.0);
+    let c: Gauge = create_metric(&h_child, "other", "Other.", &[], None, None).unwrap();
+    c.set(3.0);
+    (parent, child)
+}
+
+/// A bare level over a given registry.
+struct TestHierarchyAt(MetricsRegistry);
+
+impl MetricsHierarchy for TestHierarchyAt {
+    fn basename(&self) -> String {
+        String::new()
+    }
+    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
+        Vec::new()
+    }
+    fn get_metrics_registry(&self) -> &MetricsRegistry {
+        &self.0
+    }
+}
+
+const OTHER_AND_SHARED: &str = "\
+# HELP dynamo_component_other Other.
+# TYPE dynamo_component_other gauge
+dynamo_component_other 3
+# HELP dynamo_component_shared First help.
+# TYPE dynamo_component_shared gauge
+dynamo_component_shared 1
+";
+
+const FAILURES_HEAD: &str = "\
+# HELP engine_gauges_scrape_failures_total Failures met by this page's scrapes: parts skipped so that the rest could be served.
+# TYPE engine_gauges_scrape_failures_total counter
+";
+
+#[test]
+fn a_conflicting_family_is_dropped_and_counted_not_the_page() {
+    let (parent, _child) = two_level_with_conflict();
+    let expected = format!(
+        "{OTHER_AND_SHARED}{FAILURES_HEAD}\
+engine_gauges_scrape_failures_total{{kind=\"family_conflict\"}} 1
+engine_gauges_scrape_failures_total{{kind=\"text_callback\"}} 0
+engine_gauges_scrape_failures_total{{kind=\"update_callback\"}} 0
+"
+    );
+    assert_eq!(page(&parent), expected);
+    assert!(
+        page(&parent).contains("{kind=\"family_conflict\"} 2\n"),
+        "counted per scrape"
+    );
+}
+
+#[test]
+fn failing_and_panicking_callbacks_are_skipped_and_counted() {
+    let (parent, child) = two_level_with_conflict();
+    let clean = page(&child);
+    assert!(
+        !clean.contains("engine_gauges_scrape_failures_total"),
+        "absent before any failure"
+    );
+
+    child.add_expfmt_callback(Arc::new(|| Err("boom".into())));
+    child.add_expfmt_callback(Arc::new(|| panic!("callback panicked on purpose")));
+    child.add_expfmt_callback(Arc::new(|| Ok("# bridged\nforeign_metric 1".to_string())));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    child.add_update_callback(Arc::new(move || {
+        seen.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }));
+    child.add_update_callback(Arc::new(|| Err("stale".into())));
+    child.add_update_callback(Arc::new(|| panic!("update panicked on purpose")));
+
+    let text = page(&child);
+    let expected = format!(
+        "{}{FAILURES_HEAD}\
+engine_gauges_scrape_failures_total{{kind=\"family_conflict\"}} 0
+engine_gauges_scrape_failures_total{{kind=\"text_callback\"}} 2
+engine_gauges_scrape_failures_total{{kind=\"update_callback\"}} 2
+# bridged
+foreign_metric 1
+",
+        clean
+    );
+    assert_eq!(text, expected);
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+
+    // The parent's own scrapes meet the same failures and count them on its own page.
+    let parent_text = page(&parent);
+    assert!(
+        parent_text.contains("{kind=\"text_callback\"} 2\n"),
+        "{parent_text}"
+    );
+    assert!(
+        parent_text.contains("{kind=\"family_conflict\"} 1\n"),
+        "{parent_text}"
+    );
+    assert!(parent_text.starts_with(OTHER_AND_SHARED), "{parent_text}");
+    assert_eq!(calls.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn first_series_wins_across_registries_and_cycles_are_harmless() {
+    let parent = MetricsRegistry::new();
+    let child = MetricsRegistry::new();
+    parent.add_child_registry(&child);
+    child.add_child_registry(&parent);
+    parent.add_child_registry(&child);
+    let a: Gauge =
+        create_metric(&TestHierarchyAt(parent.clone()), "g", "G.", &[], None, None).unwrap();
+    a.set(1.0);
+    let b: Gauge =
+        create_metric(&TestHierarchyAt(child.clone()), "g", "G.", &[], None, None).unwrap();
+    b.set(2.0);
+    assert_eq!(
+        page(&parent),
+        "# HELP dynamo_component_g G.\n# TYPE dynamo_component_g gauge\ndynamo_component_g 1\n"
+    );
+    assert_eq!(
+        page(&child),
+        "# HELP dynamo_component_g G.\n# TYPE dynamo_component_g gauge\ndynamo_component_g 2\n"
+    );
+}
+
+#[test]
+fn merged_families_sort_series_and_families() {
+    let root = MetricsRoot::new();
+    let ns = root.namespace("n").unwrap();
+    let z = ns.component("z").unwrap();
+    let a = ns.component("a").unwrap();
+    for c in [&z, &a] {
+        let g: Gauge = create_metric(c, "g", "G.", &[], None, None).unwrap();
+        g.set(1.0);
+    }
+    let b: Gauge = create_metric(&z, "b", "B.", &[], None, None).unwrap();
+    b.set(1.0);
+    assert_eq!(
+        page(root.registry()),
+        "# HELP dynamo_component_b B.\n# TYPE dynamo_component_b gauge\n\
+dynamo_component_b{dynamo_component=\"z\",dynamo_namespace=\"n\"} 1\n\
+# HELP dynamo_component_g G.\n# TYPE dynamo_component_g gauge\n\
+dynamo_component_g{dynamo_component=\"a\",dynamo_namespace=\"n\"} 1\n\
+dynamo_component_g{dynamo_component=\"z\",dynamo_namespace=\"n\"} 1\n"
+    );
+}
+
+#[test]
+fn dp_ranks_follow_the_config() {
+    assert_eq!(EngineConfig::default().dp_ranks(), [0]);
+    let c = EngineConfig {
+        data_parallel_size: Some(4),
+        data_parallel_start_rank: Some(4),
+        ..Default::default()
+    };
+    assert_eq!(c.dp_ranks(), [4, 5, 6, 7]);
+    let edge = EngineConfig {
+        data_parallel_size: Some(3),
+        data_parallel_start_rank: Some(u32::MAX - 1),
+        ..Default::default()
+    };
+    assert_eq!(edge.dp_ranks(), [u32::MAX - 1, u32::MAX]);
+}
+
+#[test]
+fn public_types_are_send_sync_and_debug() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<MetricsRegistry>();
+    check::<MetricsRoot>();
+    check::<engine_gauges::Namespace>();
+    check::<Component>();
+    check::<engine_gauges::Endpoint>();
+    check::<EngineMetrics>();
+    check::<EngineConfig>();
+    check::<engine_gauges::ComponentSnapshot>();
+    check::<Error>();
+    check::<TestHierarchy>();
+    check::<engine_gauges::MetricKind>();
+}

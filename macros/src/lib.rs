@@ -1,1 +1,36 @@
-//! The derive for engine-gauges (in progress).
+//! The derive macro of `engine-gauges`.
+//!
+//! Use it through the `engine_gauges` crate, which re-exports
+//! `#[derive(EngineGauges)]` next to the trait of the same name and documents
+//! every attribute and check there.
+
+mod ast;
+mod attr;
+mod errors;
+mod expand;
+mod fallback;
+mod kind;
+mod reserved;
+mod valid;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+/// Derives `engine_gauges::EngineGauges` for a struct of gauges.
+///
+/// Documented on the re-export, `engine_gauges::EngineGauges`.
+#[proc_macro_derive(EngineGauges, attributes(gauges, gauge))]
+pub fn derive_engine_gauges(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
+}
+
+/// The label names this macro treats as reserved by the runtime, as a
+/// `&[&str]`, so the runtime can test that they equal its own list.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __reserved_label_names(_: TokenStream) -> TokenStream {
+    reserved::expand().into()
+}

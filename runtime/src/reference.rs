@@ -9,7 +9,7 @@ use crate::{ComponentSnapshot, EngineGauges, EngineMetrics, Error, PerRank};
 /// Lifecycle timings every worker exports, whether or not its engine opts into metrics:
 /// `dynamo_component_cleanup_time_seconds`, `..._drain_time_seconds` and
 /// `..._model_load_time_seconds`.
-#[derive(EngineGauges)]
+#[derive(Debug, EngineGauges)]
 pub struct LifecycleGauges {
     /// Time spent releasing engine resources during shutdown. Set
     /// by the framework once after engine.cleanup() returns.
@@ -55,7 +55,7 @@ impl LifecycleGauges {
 /// [`ComponentSnapshot`]s with [`ComponentGauges::update`].
 ///
 /// The hit rate is tri-state: absent until the first snapshot with `Some` (and `Some(0.0)` writes).
-#[derive(EngineGauges)]
+#[derive(Debug, EngineGauges)]
 #[gauges(snapshot = ComponentSnapshot)]
 pub struct ComponentGauges {
     /// Total number of KV cache blocks available on the worker.

@@ -1,0 +1,440 @@
+//! Parsing of `#[gauges(..)]` on the struct, `#[gauge(..)]` on fields, and
+//! doc comments.
+//!
+//! Parsing recovers after a bad key or value (it skips to the next `,`), so
+//! every mistake in an attribute is reported in one compile.
+
+use crate::errors::Errors;
+use proc_macro2::{TokenStream, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::parse::{Parse, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token, Type};
+
+pub(crate) const CONTAINER_ATTR: &str = "gauges";
+pub(crate) const FIELD_ATTR: &str = "gauge";
+
+/// Keys of `#[gauges(..)]`, each with the form it takes.
+const CONTAINER_KEYS: &[(&str, &str)] = &[
+    ("snapshot", "snapshot = SnapshotType"),
+    ("const_labels", "const_labels(key = \"value\", ..)"),
+    ("prefix", "prefix = \"...\""),
+    ("crate", "crate = path::to::engine_gauges"),
+];
+
+/// Keys of `#[gauge(..)]`, each with the form it takes.
+const FIELD_KEYS: &[(&str, &str)] = &[
+    ("help", "help = \"...\""),
+    ("name", "name = \"...\""),
+    ("labels", "labels(\"label\", ..)"),
+    ("unseeded", "unseeded"),
+    ("from", "from = snapshot_field"),
+];
+
+/// `#[gauges(..)]`.
+#[derive(Default)]
+pub(crate) struct ContainerAttrs {
+    pub(crate) snapshot: Option<Type>,
+    pub(crate) const_labels: Vec<ConstLabel>,
+    pub(crate) prefix: Option<LitStr>,
+    pub(crate) krate: Option<Path>,
+    /// Every key given, well-formed or not.
+    pub(crate) keys: Vec<String>,
+}
+
+/// One `key = "value"` of `const_labels(..)`.
+pub(crate) struct ConstLabel {
+    pub(crate) key: Ident,
+    pub(crate) value: LitStr,
+}
+
+impl ConstLabel {
+    /// The label name (`r#type` is `type`).
+    pub(crate) fn name(&self) -> String {
+        syn::ext::IdentExt::unraw(&self.key).to_string()
+    }
+}
+
+/// `#[gauge(..)]` and the doc comment of one field.
+#[derive(Default)]
+pub(crate) struct FieldAttrs {
+    pub(crate) help: Option<LitStr>,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) labels: Option<Labels>,
+    /// The `unseeded` key.
+    pub(crate) unseeded: Option<Ident>,
+    pub(crate) from: Option<FromField>,
+    /// Doc comment lines, trimmed, blank lines skipped, joined with one space;
+    /// `None` when there is no such line.
+    pub(crate) doc: Option<String>,
+    /// Every key given, well-formed or not.
+    pub(crate) keys: Vec<String>,
+}
+
+impl ContainerAttrs {
+    /// `key` was given, even with a malformed value (already reported).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|given| given == key)
+    }
+}
+
+impl FieldAttrs {
+    /// `key` was given, even with a malformed value (already reported).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|given| given == key)
+    }
+}
+
+/// `labels("a", ..)`.
+pub(crate) struct Labels {
+    pub(crate) key: Ident,
+    pub(crate) names: Vec<LitStr>,
+}
+
+/// `from = field`.
+pub(crate) struct FromField {
+    pub(crate) key: Ident,
+    pub(crate) field: Ident,
+}
+
+/// The keys of one attribute set already seen, to report duplicates.
+#[derive(Default)]
+struct Seen(Vec<String>);
+
+impl Seen {
+    /// `false` (and an error at `key`) when `key` was already given.
+    fn first(&mut self, key: &Ident, errors: &mut Errors) -> bool {
+        let name = key.to_string();
+        if self.0.contains(&name) {
+            errors.spanned(key, format!("duplicate `{name}`: remove one of them"));
+            false
+        } else {
+            self.0.push(name);
+            true
+        }
+    }
+}
+
+pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
+    let mut out = ContainerAttrs::default();
+    let mut seen = Seen::default();
+    for attr in attrs {
+        if attr.path().is_ident(FIELD_ATTR) {
+            errors.spanned(
+                attr.path(),
+                "`#[gauge(..)]` belongs on fields; the struct takes `#[gauges(..)]`",
+            );
+            continue;
+        }
+        if !attr.path().is_ident(CONTAINER_ATTR) {
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let Some(key) = known_key(&meta, CONTAINER_ATTR, CONTAINER_KEYS, errors)? else {
+                return Ok(());
+            };
+            let first = seen.first(&key, errors);
+            match key.to_string().as_str() {
+                "snapshot" => {
+                    let value = value::<Type>(&meta, &key, "a type", errors)?;
+                    if first {
+                        out.snapshot = value;
+                    }
+                }
+                "const_labels" => {
+                    let labels = const_labels(&meta, &key, errors)?;
+                    if first {
+                        out.const_labels = labels;
+                    }
+                }
+                "prefix" => {
+                    let value = value::<LitStr>(&meta, &key, "a string literal", errors)?;
+                    if first {
+                        out.prefix = value;
+                    }
+                }
+                _ => {
+                    let value = value_with(
+                        &meta,
+                        &key,
+                        "a path to the engine_gauges crate",
+                        Path::parse_mod_style,
+                        errors,
+                    )?;
+                    if first {
+                        out.krate = value;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    out.keys = seen.0;
+    out
+}
+
+pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
+    let mut out = FieldAttrs {
+        doc: doc(attrs),
+        ..FieldAttrs::default()
+    };
+    let mut seen = Seen::default();
+    for attr in attrs {
+        if attr.path().is_ident(CONTAINER_ATTR) {
+            errors.spanned(
+                attr.path(),
+                "`#[gauges(..)]` belongs on the struct; fields take `#[gauge(..)]`",
+            );
+            continue;
+        }
+        if !attr.path().is_ident(FIELD_ATTR) {
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let Some(key) = known_key(&meta, FIELD_ATTR, FIELD_KEYS, errors)? else {
+                return Ok(());
+            };
+            let first = seen.first(&key, errors);
+            match key.to_string().as_str() {
+                "help" | "name" => {
+                    let value = value::<LitStr>(&meta, &key, "a string literal", errors)?;
+                    if first {
+                        if key == "help" {
+                            out.help = value;
+                        } else {
+                            out.name = value;
+                        }
+                    }
+                }
+                "labels" => {
+                    let names = labels(&meta, &key, errors)?;
+                    if first {
+                        out.labels = names.map(|names| Labels { key, names });
+                    }
+                }
+                "unseeded" => {
+                    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                        errors.spanned(&key, "`unseeded` takes no value: write `unseeded`");
+                        skip_value(&meta)?;
+                    } else if first {
+                        out.unseeded = Some(key);
+                    }
+                }
+                _ => {
+                    let field = value::<Ident>(&meta, &key, "a snapshot field name", errors)?;
+                    if first {
+                        out.from = field.map(|field| FromField { key, field });
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    out.keys = seen.0;
+    out
+}
+
+/// The help text a doc comment gives: each line trimmed, blank lines
+/// skipped, lines joined with one space.
+pub(crate) fn doc(attrs: &[Attribute]) -> Option<String> {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        let Meta::NameValue(meta) = &attr.meta else {
+            continue;
+        };
+        if !meta.path.is_ident("doc") {
+            continue;
+        }
+        if let Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) = &meta.value
+        {
+            let text = text.value();
+            lines.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    if lines.is_empty() {
+        None
+    } else {
+        Some(lines.join(" "))
+    }
+}
+
+/// The key of `meta` if it is one of `keys`; otherwise an error naming it and
+/// listing the valid keys, and its value is skipped.
+fn known_key(
+    meta: &ParseNestedMeta<'_>,
+    attr: &str,
+    keys: &[(&str, &str)],
+    errors: &mut Errors,
+) -> syn::Result<Option<Ident>> {
+    let key = match meta.path.get_ident() {
+        Some(key) if keys.iter().any(|(name, _)| key == name) => return Ok(Some(key.clone())),
+        Some(key) => key.to_string(),
+        None => quote::ToTokens::to_token_stream(&meta.path)
+            .to_string()
+            .replace(' ', ""),
+    };
+    let valid = keys
+        .iter()
+        .map(|(key, _)| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    errors.spanned(
+        &meta.path,
+        format!("unknown key `{key}` in `#[{attr}(..)]`: valid keys are {valid}"),
+    );
+    skip_value(meta)?;
+    Ok(None)
+}
+
+/// The form `key` takes, for messages.
+fn form(key: &Ident) -> &'static str {
+    CONTAINER_KEYS
+        .iter()
+        .chain(FIELD_KEYS)
+        .find(|(name, _)| key == name)
+        .map_or("", |(_, form)| form)
+}
+
+/// `= value`, parsed as `T`; a bad or missing value is reported (at the value,
+/// or at the key when there is none) and skipped.
+fn value<T: Parse>(
+    meta: &ParseNestedMeta<'_>,
+    key: &Ident,
+    what: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<T>> {
+    value_with(meta, key, what, T::parse, errors)
+}
+
+fn value_with<P: Parser>(
+    meta: &ParseNestedMeta<'_>,
+    key: &Ident,
+    what: &str,
+    parser: P,
+    errors: &mut Errors,
+) -> syn::Result<Option<P::Output>> {
+    let message = format!("`{key}` expects {what}, as in `{}`", form(key));
+    if !meta.input.peek(Token![=]) {
+        errors.spanned(key, message);
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let tokens = skip_value(meta)?;
+    if tokens.is_empty() {
+        errors.spanned(key, message);
+        return Ok(None);
+    }
+    match parser.parse2(tokens.clone()) {
+        Ok(value) => Ok(Some(value)),
+        Err(_) => {
+            errors.spanned(tokens, message);
+            Ok(None)
+        }
+    }
+}
+
+/// `labels("a", ..)`: the names, or `None` after reporting a bad form.
+fn labels(
+    meta: &ParseNestedMeta<'_>,
+    key: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<Option<Vec<LitStr>>> {
+    if !meta.input.peek(syn::token::Paren) {
+        errors.spanned(
+            key,
+            format!(
+                "`labels` expects a parenthesized list of string literals, as in `{}`",
+                form(key)
+            ),
+        );
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    match Punctuated::<LitStr, Token![,]>::parse_terminated(&content) {
+        Ok(names) => Ok(Some(names.into_iter().collect())),
+        Err(error) => {
+            errors.at(
+                error.span(),
+                "`labels(..)` takes label names as string literals, as in `labels(\"lora_adapter\")`",
+            );
+            let _rest: TokenStream = content.parse()?;
+            Ok(None)
+        }
+    }
+}
+
+/// `const_labels(key = "value", ..)`.
+fn const_labels(
+    meta: &ParseNestedMeta<'_>,
+    key: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<Vec<ConstLabel>> {
+    let mut out = Vec::new();
+    if !meta.input.peek(syn::token::Paren) {
+        errors.spanned(
+            key,
+            format!(
+                "`const_labels` expects a parenthesized list, as in `{}`",
+                form(key)
+            ),
+        );
+        skip_value(meta)?;
+        return Ok(out);
+    }
+    let message = "`const_labels(..)` takes `label = \"value\"` pairs, as in `const_labels(engine = \"vllm\")`";
+    let result = meta.parse_nested_meta(|label| {
+        let Some(key) = label.path.get_ident().cloned() else {
+            errors.spanned(&label.path, message);
+            skip_value(&label)?;
+            return Ok(());
+        };
+        let tokens = if label.input.peek(Token![=]) {
+            skip_value(&label)?
+        } else {
+            skip_value(&label)?;
+            TokenStream::new()
+        };
+        if tokens.is_empty() {
+            errors.spanned(&key, message);
+            return Ok(());
+        }
+        match syn::parse2::<LitStr>(tokens.clone()) {
+            Ok(value) => out.push(ConstLabel { key, value }),
+            Err(_) => errors.spanned(tokens, message),
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        errors.push(error);
+    }
+    Ok(out)
+}
+
+/// Consumes everything up to the next top-level `,` (after an optional `=`)
+/// and returns it, without the `=`.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
+    if meta.input.peek(Token![=]) {
+        meta.input.parse::<Token![=]>()?;
+    }
+    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        tokens.extend([meta.input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
+}

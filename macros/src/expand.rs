@@ -1,0 +1,183 @@
+//! Code generation. `derive` runs parse → validate → expand; everything after
+//! validation assumes valid input.
+
+use crate::ast::{Field, Input};
+use crate::errors::Errors;
+use crate::{fallback, valid};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned;
+
+/// The whole output of `#[derive(EngineGauges)]`: the impls, or every error
+/// next to a fallback impl.
+pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let input = Input::from_syn(node, &mut errors);
+    valid::check(&input, &mut errors);
+    match errors.finish() {
+        Ok(()) => expand(&input),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            if !input.generic {
+                tokens.extend(fallback::expand(&input));
+            }
+            tokens
+        }
+    }
+}
+
+/// The impls for valid input.
+pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
+    let krate = input.krate();
+    let ident = input.ident;
+    let descriptors = input
+        .fields
+        .iter()
+        .map(|field| descriptor(input, field, &krate));
+    let vars: Vec<_> = (0..input.fields.len())
+        .map(|index| format_ident!("__f{}", index))
+        .collect();
+    let lets = input
+        .fields
+        .iter()
+        .zip(&vars)
+        .enumerate()
+        .map(|(index, (field, var))| {
+            let index = Literal::usize_unsuffixed(index);
+            let ty = field.ty;
+            let call = if field.per_rank() {
+                quote_spanned!(ty.span()=> per_rank(#index, __dp_ranks))
+            } else {
+                quote_spanned!(ty.span()=> metric(#index))
+            };
+            quote_spanned! {ty.span()=>
+                let #var: #ty = __registrar.#call?;
+            }
+        });
+    let members = input.fields.iter().map(|field| field.ident);
+    let update = input
+        .attrs
+        .snapshot
+        .as_ref()
+        .map(|snapshot| update(input, snapshot, &krate));
+    quote! {
+        #[automatically_derived]
+        impl #krate::EngineGauges for #ident {
+            const DESCRIPTORS: &'static [#krate::MetricDescriptor] = &[
+                #(#descriptors),*
+            ];
+
+            fn register(
+                __metrics: &#krate::EngineMetrics,
+                __dp_ranks: &[::core::primitive::u32],
+            ) -> ::core::result::Result<Self, #krate::Error> {
+                let mut __registrar = #krate::__private::Registrar::new(
+                    __metrics,
+                    <Self as #krate::EngineGauges>::DESCRIPTORS,
+                );
+                #(#lets)*
+                __registrar.commit();
+                ::core::result::Result::Ok(Self {
+                    #(#members: #vars),*
+                })
+            }
+        }
+        #update
+    }
+}
+
+/// The `DescriptorParts { .. }.build()` of one field.
+fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> TokenStream {
+    let prefix = input.prefix();
+    let short_name = field.short_name();
+    let name = input.full_name(field);
+    // Validation proved the kind and the help are there.
+    let kind = field.kind.map_or_else(
+        || format_ident!("Gauge"),
+        |kind| format_ident!("{}", kind.metric_kind()),
+    );
+    let per_rank = field.per_rank();
+    let seeded = !(per_rank && field.attrs.unseeded.is_some());
+    let help = field.help().unwrap_or_default();
+    let variable_labels = field.variable_labels();
+    let const_labels = input.attrs.const_labels.iter().map(|label| {
+        let key = label.name();
+        let value = label.value.value();
+        quote!((#key, #value))
+    });
+    let field_name = field.field_name();
+    let line = quote_spanned!(field.ident.span()=> ::core::line!());
+    quote! {
+        #krate::__private::DescriptorParts {
+            prefix: #prefix,
+            short_name: #short_name,
+            name: #name,
+            kind: #krate::__private::MetricKind::#kind,
+            per_rank: #per_rank,
+            seeded: #seeded,
+            help: #help,
+            variable_labels: &[#(#variable_labels),*],
+            const_labels: &[#(#const_labels),*],
+            field: #field_name,
+            line: #line,
+        }
+        .build()
+    }
+}
+
+/// `impl T { pub fn update(&self, snapshot: &S) }`.
+fn update(input: &Input<'_>, snapshot: &syn::Type, krate: &TokenStream) -> TokenStream {
+    let ident = input.ident;
+    let mut docs = Vec::new();
+    let mut needs_rank = false;
+    let writes: Vec<TokenStream> = input
+        .fields
+        .iter()
+        .filter_map(|field| {
+            let from = &field.attrs.from.as_ref()?.field;
+            let member = field.ident;
+            if field.per_rank() {
+                needs_rank = true;
+                docs.push(format!(
+                    " - `{}` ← `snapshot.{from}`, at rank `snapshot.dp_rank`",
+                    field.field_name()
+                ));
+                Some(quote_spanned! {from.span()=>
+                    #krate::__private::write_rank(&self.#member, __rank, snapshot.#from);
+                })
+            } else {
+                docs.push(format!(" - `{}` ← `snapshot.{from}`", field.field_name()));
+                Some(quote_spanned! {from.span()=>
+                    #krate::__private::write(&self.#member, snapshot.#from);
+                })
+            }
+        })
+        .collect();
+    let rank = needs_rank.then(|| {
+        quote_spanned! {snapshot.span()=>
+            let __rank: ::core::primitive::u32 = snapshot.dp_rank;
+        }
+    });
+    let summary = if writes.is_empty() {
+        " No field of this set is declared with `#[gauge(from = ..)]`: this writes nothing."
+    } else {
+        " Writes the snapshot's values into the gauges declared with `#[gauge(from = ..)]`:"
+    };
+    let unused = writes.is_empty().then(|| quote!(let _ = snapshot;));
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            #[doc = #summary]
+            #[doc = ""]
+            #(#[doc = #docs])*
+            #[doc = ""]
+            #[doc = " A `None` value writes nothing."]
+            pub fn update(&self, snapshot: &#snapshot) {
+                #unused
+                #rank
+                #(#writes)*
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The generated code.
+
+use super::parse;
+use crate::expand;
+use quote::quote;
+
+fn derive(src: &str) -> String {
+    expand::derive(&parse(src)).to_string()
+}
+
+const KV: &str = r#"
+    #[gauges(snapshot = ComponentSnapshot, const_labels(engine = "mocker"))]
+    pub struct Kv {
+        /// Total number of KV cache blocks available on the worker.
+        #[gauge(from = kv_total_blocks)]
+        pub total_blocks: PerRank<IntGauge>,
+        /// Prefix cache hit rate (0.0-1.0). Portable across engines.
+        #[gauge(from = kv_cache_hit_rate, unseeded)]
+        pub kv_cache_hit_rate: PerRank<Gauge>,
+        /// Requests waiting, by adapter.
+        #[gauge(labels("lora_adapter"))]
+        pub waiting_requests: IntGaugeVec,
+    }
+"#;
+
+#[test]
+fn kv_expansion() {
+    let expected = quote! {
+        #[automatically_derived]
+        impl ::engine_gauges::EngineGauges for Kv {
+            const DESCRIPTORS: &'static [::engine_gauges::MetricDescriptor] = &[
+                ::engine_gauges::__private::DescriptorParts {
+                    prefix: "dynamo_component",
+                    short_name: "total_blocks",
+                    name: "dynamo_component_total_blocks",
+                    kind: ::engine_gauges::__private::MetricKind::IntGaugeVec,
+                    per_rank: true,
+                    seeded: true,
+                    help: "Total number of KV cache blocks available on the worker.",
+                    variable_labels: &["dp_rank"],
+                    const_labels: &[("engine", "mocker")],
+                    field: "total_blocks",
+                    line: ::core::line!(),
+                }
+                .build(),
+                ::engine_gauges::__private::DescriptorParts {
+                    prefix: "dynamo_component",
+                    short_name: "kv_cache_hit_rate",
+                    name: "dynamo_component_kv_cache_hit_rate",
+                    kind: ::engine_gauges::__private::MetricKind::GaugeVec,
+                    per_rank: true,
+                    seeded: false,
+                    help: "Prefix cache hit rate (0.0-1.0). Portable across engines.",
+                    variable_labels: &["dp_rank"],
+                    const_labels: &[("engine", "mocker")],
+                    field: "kv_cache_hit_rate",
+                    line: ::core::line!(),
+                }
+                .build(),
+                ::engine_gauges::__private::DescriptorParts {
+                    prefix: "dynamo_component",
+                    short_name: "waiting_requests",
+                    name: "dynamo_component_waiting_requests",
+                    kind: ::engine_gauges::__private::MetricKind::IntGaugeVec,
+                    per_rank: false,
+                    seeded: true,
+                    help: "Requests waiting, by adapter.",
+                    variable_labels: &["lora_adapter"],
+                    const_labels: &[("engine", "mocker")],
+                    field: "waiting_requests",
+                    line: ::core::line!(),
+                }
+                .build()
+            ];
+
+            fn register(
+                __metrics: &::engine_gauges::EngineMetrics,
+                __dp_ranks: &[::core::primitive::u32],
+            ) -> ::core::result::Result<Self, ::engine_gauges::Error> {
+                let mut __registrar = ::engine_gauges::__private::Registrar::new(
+                    __metrics,
+                    <Self as ::engine_gauges::EngineGauges>::DESCRIPTORS,
+                );
+                let __f0: PerRank<IntGauge> = __registrar.per_rank(0, __dp_ranks)?;
+                let __f1: PerRank<Gauge> = __registrar.per_rank(1, __dp_ranks)?;
+                let __f2: IntGaugeVec = __registrar.metric(2)?;
+                __registrar.commit();
+                ::core::result::Result::Ok(Self {
+                    total_blocks: __f0,
+                    kv_cache_hit_rate: __f1,
+                    waiting_requests: __f2
+                })
+            }
+        }
+        #[automatically_derived]
+        impl Kv {
+            #[doc = " Writes the snapshot's values into the gauges declared with `#[gauge(from = ..)]`:"]
+            #[doc = ""]
+            #[doc = " - `total_blocks` ← `snapshot.kv_total_blocks`, at rank `snapshot.dp_rank`"]
+            #[doc = " - `kv_cache_hit_rate` ← `snapshot.kv_cache_hit_rate`, at rank `snapshot.dp_rank`"]
+            #[doc = ""]
+            #[doc = " A `None` value writes nothing."]
+            pub fn update(&self, snapshot: &ComponentSnapshot) {
+                let __rank: ::core::primitive::u32 = snapshot.dp_rank;
+                ::engine_gauges::__private::write_rank(&self.total_blocks, __rank, snapshot.kv_total_blocks);
+                ::engine_gauges::__private::write_rank(&self.kv_cache_hit_rate, __rank, snapshot.kv_cache_hit_rate);
+            }
+        }
+    };
+    assert_eq!(derive(KV), expected.to_string());
+}
+
+#[test]
+fn plain_fields_prefix_and_crate_path() {
+    let out = derive(
+        r#"
+        #[gauges(snapshot = Snap, prefix = "", crate = ::my::eg)]
+        struct S {
+            /// Load time.
+            #[gauge(from = load, name = "load_seconds")]
+            r#type: Gauge,
+        }
+        "#,
+    );
+    assert!(!out.contains("engine_gauges"), "{out}");
+    for piece in [
+        quote!(impl ::my::eg::EngineGauges for S),
+        quote!(prefix: "", short_name: "load_seconds", name: "load_seconds"),
+        quote!(kind: ::my::eg::__private::MetricKind::Gauge, per_rank: false, seeded: true),
+        quote!(variable_labels: &[], const_labels: &[], field: "type"),
+        quote!(let __f0: Gauge = __registrar.metric(0)?;),
+        quote!(Self { r#type: __f0 }),
+        quote!(
+            pub fn update(&self, snapshot: &Snap) {
+                ::my::eg::__private::write(&self.r#type, snapshot.load);
+            }
+        ),
+    ] {
+        assert!(out.contains(&piece.to_string()), "{piece}\nnot in\n{out}");
+    }
+    // No per-rank field reads the snapshot's rank.
+    assert!(!out.contains("__rank"), "{out}");
+}
+
+#[test]
+fn update_without_from_fields_writes_nothing() {
+    let out = derive("#[gauges(snapshot = Snap)] struct S { /// h\n x: Gauge }");
+    assert!(
+        out.contains(
+            &quote!(
+                pub fn update(&self, snapshot: &Snap) {
+                    let _ = snapshot;
+                }
+            )
+            .to_string()
+        ),
+        "{out}"
+    );
+    let out = derive("struct S { /// h\n x: Gauge }");
+    assert!(!out.contains("update"), "{out}");
+}
+
+#[test]
+fn errors_come_with_a_fallback_impl() {
+    let out = derive(
+        "#[gauges(snapshot = Snap)] struct S { #[gauge(labels(\"model\"))] x: GaugeVec, y: Gauge }",
+    );
+    assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+    let fallback = quote! {
+        #[automatically_derived]
+        impl ::engine_gauges::EngineGauges for S {
+            const DESCRIPTORS: &'static [::engine_gauges::MetricDescriptor] = &[];
+
+            fn register(
+                _: &::engine_gauges::EngineMetrics,
+                _: &[::core::primitive::u32],
+            ) -> ::core::result::Result<Self, ::engine_gauges::Error> {
+                ::core::unreachable!("`#[derive(EngineGauges)]` failed; see the errors it reported")
+            }
+        }
+        #[automatically_derived]
+        impl S {
+            #[doc(hidden)]
+            pub fn update(&self, _: &Snap) {}
+        }
+    };
+    assert!(out.ends_with(&fallback.to_string()), "{out}");
+    // Shapes that have no fields still get one; generic types do not.
+    assert!(derive("enum E { A }").contains("impl :: engine_gauges :: EngineGauges for E"));
+    let generic = derive("struct G<T> { /// h\n x: Gauge }");
+    assert!(generic.contains("compile_error"));
+    assert!(!generic.contains("impl"), "{generic}");
+}
+
+#[test]
+fn reserved_label_names() {
+    assert_eq!(
+        crate::reserved::expand().to_string(),
+        quote!(&[
+            "dynamo_namespace",
+            "dynamo_component",
+            "dynamo_endpoint",
+            "worker_id",
+            "model",
+            "model_name"
+        ])
+        .to_string()
+    );
+}

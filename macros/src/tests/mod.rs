@@ -1,0 +1,100 @@
+//! Unit tests of the parser, the checks and the expansion, on derive inputs
+//! given as source text so each error's span can be checked against the text
+//! it underlines.
+
+#![allow(clippy::unwrap_used)]
+
+mod check;
+mod expand;
+mod parse;
+
+use crate::ast::Input;
+use crate::errors::Errors;
+use crate::valid;
+use proc_macro2::{LineColumn, Span};
+use syn::DeriveInput;
+
+/// One reported error: its message, the source text it underlines and the
+/// byte offset where that text starts.
+#[derive(Debug)]
+pub(crate) struct Diag {
+    pub(crate) message: String,
+    pub(crate) at: String,
+    pub(crate) offset: usize,
+}
+
+pub(crate) fn parse(src: &str) -> DeriveInput {
+    syn::parse_str(src).unwrap()
+}
+
+/// Every error the derive reports for `src`, in order.
+pub(crate) fn diagnostics(src: &str) -> Vec<Diag> {
+    let node = parse(src);
+    let mut errors = Errors::default();
+    let input = Input::from_syn(&node, &mut errors);
+    valid::check(&input, &mut errors);
+    match errors.finish() {
+        Ok(()) => Vec::new(),
+        Err(error) => error
+            .into_iter()
+            .map(|error| {
+                let span = error.span();
+                Diag {
+                    message: error.to_string(),
+                    at: text(src, span),
+                    offset: offset(src, span.start()),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The single error reported for `src`.
+#[track_caller]
+pub(crate) fn only_error(src: &str) -> Diag {
+    let mut diags = diagnostics(src);
+    assert_eq!(diags.len(), 1, "expected exactly one error, got {diags:#?}");
+    diags.remove(0)
+}
+
+/// Asserts that `src` has exactly one error, underlining `at`, whose message
+/// contains every one of `parts`.
+#[track_caller]
+pub(crate) fn assert_error(src: &str, at: &str, parts: &[&str]) {
+    let diag = only_error(src);
+    assert_eq!(diag.at, at, "wrong span for {:?}", diag.message);
+    for part in parts {
+        assert!(
+            diag.message.contains(part),
+            "message {:?} lacks {part:?}",
+            diag.message
+        );
+    }
+}
+
+#[track_caller]
+pub(crate) fn assert_valid(src: &str) {
+    let diags = diagnostics(src);
+    assert!(diags.is_empty(), "unexpected errors: {diags:#?}");
+}
+
+/// The source text a span covers.
+fn text(src: &str, span: Span) -> String {
+    let start = offset(src, span.start());
+    let end = offset(src, span.end());
+    src[start..end].to_owned()
+}
+
+fn offset(src: &str, at: LineColumn) -> usize {
+    let line_start: usize = src
+        .split_inclusive('\n')
+        .take(at.line - 1)
+        .map(str::len)
+        .sum();
+    let line = &src[line_start..];
+    line_start
+        + line
+            .char_indices()
+            .nth(at.column)
+            .map_or(line.len(), |(index, _)| index)
+}

@@ -1,0 +1,339 @@
+//! `#[gauges(..)]`, `#[gauge(..)]` and doc comments.
+
+use super::{assert_error, diagnostics, parse};
+use crate::ast::Input;
+use crate::attr;
+use crate::errors::Errors;
+use crate::kind::{self, FieldKind};
+use quote::ToTokens;
+
+fn tokens(node: impl ToTokens) -> String {
+    node.to_token_stream().to_string()
+}
+
+#[test]
+fn container_attributes() {
+    let node = parse(
+        r#"
+        #[gauges(snapshot = crate::ComponentSnapshot, prefix = "")]
+        #[gauges(const_labels(engine = "mocker", r#type = "x"), crate = ::my::eg)]
+        struct S {}
+        "#,
+    );
+    let mut errors = Errors::default();
+    let attrs = attr::container(&node.attrs, &mut errors);
+    errors.finish().unwrap();
+    assert_eq!(
+        tokens(attrs.snapshot.unwrap()),
+        "crate :: ComponentSnapshot"
+    );
+    assert_eq!(attrs.prefix.unwrap().value(), "");
+    assert_eq!(tokens(attrs.krate.unwrap()), ":: my :: eg");
+    let labels: Vec<_> = attrs
+        .const_labels
+        .iter()
+        .map(|label| (label.name(), label.value.value()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("engine".into(), "mocker".into()),
+            ("type".into(), "x".into())
+        ]
+    );
+}
+
+#[test]
+fn field_attributes() {
+    let node = parse(
+        r#"
+        struct S {
+            #[gauge(help = "Help.", name = "short", labels("a", "b"))]
+            #[gauge(unseeded, from = kv_total_blocks)]
+            f: Gauge,
+        }
+        "#,
+    );
+    let syn::Data::Struct(data) = &node.data else {
+        unreachable!()
+    };
+    let field = data.fields.iter().next().unwrap();
+    let mut errors = Errors::default();
+    let attrs = attr::field(&field.attrs, &mut errors);
+    errors.finish().unwrap();
+    assert_eq!(attrs.help.unwrap().value(), "Help.");
+    assert_eq!(attrs.name.unwrap().value(), "short");
+    let labels = attrs.labels.unwrap();
+    assert_eq!(labels.key, "labels");
+    let names: Vec<_> = labels.names.iter().map(syn::LitStr::value).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert!(attrs.unseeded.is_some());
+    assert_eq!(attrs.from.unwrap().field, "kv_total_blocks");
+    assert_eq!(attrs.doc, None);
+}
+
+#[test]
+fn doc_comment_lines_are_trimmed_and_joined() {
+    let node = parse(
+        "
+        ///   Total number of KV cache blocks  
+        ///
+        /// available on the worker.
+        #[doc = \"\"]
+        #[doc = \"  Second   part. \"]
+        /** Block
+              comment. */
+        #[doc(hidden)]
+        struct S {}
+        ",
+    );
+    assert_eq!(
+        attr::doc(&node.attrs).unwrap(),
+        "Total number of KV cache blocks available on the worker. Second   part. Block comment."
+    );
+    assert_eq!(attr::doc(&parse("/// \n///\nstruct S {}").attrs), None);
+}
+
+#[test]
+fn help_wins_over_doc_comment() {
+    let src = r#"
+        struct S {
+            /// From the doc.
+            #[gauge(help = "From help.")]
+            a: Gauge,
+            /// From the doc.
+            b: Gauge,
+        }
+    "#;
+    let node = parse(src);
+    let mut errors = Errors::default();
+    let input = Input::from_syn(&node, &mut errors);
+    errors.finish().unwrap();
+    assert_eq!(input.fields[0].help().unwrap(), "From help.");
+    assert_eq!(input.fields[1].help().unwrap(), "From the doc.");
+}
+
+#[test]
+fn field_types_by_last_segment() {
+    let cases = [
+        ("Gauge", "Gauge", "Gauge"),
+        (
+            "::engine_gauges::prometheus::IntGauge",
+            "IntGauge",
+            "IntGauge",
+        ),
+        ("prometheus::GaugeVec", "GaugeVec", "GaugeVec"),
+        ("IntGaugeVec", "IntGaugeVec", "IntGaugeVec"),
+        ("PerRank<Gauge>", "PerRank<Gauge>", "GaugeVec"),
+        (
+            "engine_gauges::PerRank<engine_gauges::prometheus::IntGauge>",
+            "PerRank<IntGauge>",
+            "IntGaugeVec",
+        ),
+    ];
+    for (src, name, registered) in cases {
+        let ty: syn::Type = syn::parse_str(src).unwrap();
+        let kind = FieldKind::of(&ty).unwrap();
+        assert_eq!(kind.type_name(), name, "{src}");
+        assert_eq!(kind.metric_kind(), registered, "{src}");
+    }
+    for src in [
+        "Counter",
+        "PerRank<GaugeVec>",
+        "PerRank<Gauge, Gauge>",
+        "PerRank",
+        "Option<Gauge>",
+        "Gauge<u8>",
+        "&'static Gauge",
+        "<T as Trait>::Gauge",
+        "(Gauge, Gauge)",
+    ] {
+        let ty: syn::Type = syn::parse_str(src).unwrap();
+        assert!(FieldKind::of(&ty).is_none(), "{src}");
+    }
+}
+
+#[test]
+fn supported_types_come_from_the_table() {
+    assert_eq!(
+        kind::supported_list(),
+        "Gauge, IntGauge, GaugeVec, IntGaugeVec, PerRank<Gauge> or PerRank<IntGauge>"
+    );
+}
+
+#[test]
+fn unknown_keys_name_the_key_and_list_the_valid_ones() {
+    assert_error(
+        "struct S { #[gauge(halp = \"x\", help = \"ok\")] a: Gauge }",
+        "halp",
+        &[
+            "unknown key `halp` in `#[gauge(..)]`: valid keys are `help`, `name`, `labels`, `unseeded`, `from`",
+        ],
+    );
+    assert_error(
+        "#[gauges(snapshot = S, prefixx(\"a\"))] struct S { /// h\n a: Gauge }",
+        "prefixx",
+        &[
+            "unknown key `prefixx` in `#[gauges(..)]`: valid keys are `snapshot`, `const_labels`, `prefix`, `crate`",
+        ],
+    );
+}
+
+#[test]
+fn parsing_goes_on_after_a_bad_key() {
+    let diags = diagnostics(
+        "struct S { #[gauge(a = 1 + 2, b(c, d), e, help = 5, name = \"n\", f)] x: Gauge }",
+    );
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(at, ["a", "b", "e", "5", "f"]);
+}
+
+#[test]
+fn duplicate_keys_are_reported_at_the_second() {
+    assert_error(
+        "struct S { #[gauge(help = \"a\")] #[gauge(help = \"b\")] x: Gauge }",
+        "help",
+        &["duplicate `help`: remove one of them"],
+    );
+    let src = "#[gauges(prefix = \"a\", prefix = \"b\")] struct S { #[gauge(unseeded, unseeded, help = \"h\")] x: PerRank<Gauge> }";
+    let diags = diagnostics(src);
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+    assert_eq!(diags[0].message, "duplicate `prefix`: remove one of them");
+    assert_eq!(diags[0].offset, src.rfind("prefix").unwrap());
+    assert_eq!(diags[1].message, "duplicate `unseeded`: remove one of them");
+    assert_eq!(diags[1].offset, src.rfind("unseeded").unwrap());
+}
+
+#[test]
+fn bad_value_forms() {
+    let field = |attr: &str| format!("struct S {{ /// h\n #[gauge({attr})] x: PerRank<Gauge> }}");
+    let cases = [
+        (
+            "help = 5",
+            "5",
+            "`help` expects a string literal, as in `help = \"...\"`",
+        ),
+        ("help", "help", "`help` expects a string literal"),
+        ("help =", "help", "`help` expects a string literal"),
+        (
+            "name(\"x\")",
+            "name",
+            "`name` expects a string literal, as in `name = \"...\"`",
+        ),
+        (
+            "name = \"a\" \"b\"",
+            "\"a\" \"b\"",
+            "`name` expects a string literal",
+        ),
+        (
+            "from = \"x\"",
+            "\"x\"",
+            "`from` expects a snapshot field name, as in `from = snapshot_field`",
+        ),
+        ("from = a.b", "a.b", "`from` expects a snapshot field name"),
+        (
+            "unseeded = true",
+            "unseeded",
+            "`unseeded` takes no value: write `unseeded`",
+        ),
+        (
+            "labels = \"a\"",
+            "labels",
+            "`labels` expects a parenthesized list of string literals, as in `labels(\"label\", ..)`",
+        ),
+        (
+            "labels(a)",
+            "a",
+            "`labels(..)` takes label names as string literals",
+        ),
+    ];
+    for (attr, at, message) in cases {
+        let diags = diagnostics(&field(attr));
+        assert!(!diags.is_empty(), "{attr}: no error");
+        assert_eq!(diags[0].at, at, "{attr}: {:?}", diags[0].message);
+        assert!(
+            diags[0].message.contains(message),
+            "{attr}: {:?}",
+            diags[0].message
+        );
+    }
+    let container = |attr: &str| format!("#[gauges({attr})] struct S {{ /// h\n x: Gauge }}");
+    let cases = [
+        (
+            "snapshot = 5",
+            "5",
+            "`snapshot` expects a type, as in `snapshot = SnapshotType`",
+        ),
+        (
+            "prefix = dynamo",
+            "dynamo",
+            "`prefix` expects a string literal, as in `prefix = \"...\"`",
+        ),
+        (
+            "crate = \"eg\"",
+            "\"eg\"",
+            "`crate` expects a path to the engine_gauges crate, as in `crate = path::to::engine_gauges`",
+        ),
+        (
+            "const_labels = \"a\"",
+            "const_labels",
+            "`const_labels` expects a parenthesized list, as in `const_labels(key = \"value\", ..)`",
+        ),
+        (
+            "const_labels(engine)",
+            "engine",
+            "`const_labels(..)` takes `label = \"value\"` pairs",
+        ),
+        (
+            "const_labels(engine = mocker)",
+            "mocker",
+            "`const_labels(..)` takes `label = \"value\"` pairs",
+        ),
+        (
+            "const_labels(a::b = \"x\")",
+            "a::b",
+            "`const_labels(..)` takes `label = \"value\"` pairs",
+        ),
+    ];
+    for (attr, at, message) in cases {
+        let diags = diagnostics(&container(attr));
+        assert_eq!(diags.len(), 1, "{attr}: {diags:#?}");
+        assert_eq!(diags[0].at, at, "{attr}: {:?}", diags[0].message);
+        assert!(
+            diags[0].message.contains(message),
+            "{attr}: {:?}",
+            diags[0].message
+        );
+    }
+}
+
+#[test]
+fn attributes_in_the_wrong_place() {
+    assert_error(
+        "#[gauge(help = \"h\")] struct S { /// h\n x: Gauge }",
+        "gauge",
+        &["`#[gauge(..)]` belongs on fields; the struct takes `#[gauges(..)]`"],
+    );
+    assert_error(
+        "struct S { /// h\n #[gauges(prefix = \"\")] x: Gauge }",
+        "gauges",
+        &["`#[gauges(..)]` belongs on the struct; fields take `#[gauge(..)]`"],
+    );
+}
+
+#[test]
+fn a_malformed_key_does_not_also_count_as_missing() {
+    // `help = 5` is reported once, not again as "no help text";
+    // `labels = ".."` once, not again as "needs variable labels";
+    // `snapshot = 5` once, not again under `from`.
+    let diags = diagnostics(
+        "#[gauges(snapshot = 5)] struct S { #[gauge(help = 5, labels = \"a\", from = x)] x: GaugeVec }",
+    );
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(at, ["5", "5", "labels", "from"], "{diags:#?}");
+    assert!(
+        diags[3]
+            .message
+            .starts_with("`from` cannot write field `x`")
+    );
+}

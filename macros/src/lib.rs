@@ -4,6 +4,9 @@
 //! `#[derive(EngineGauges)]` next to the trait of the same name and documents
 //! every attribute and check there.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 mod ast;
 mod attr;
 mod errors;

@@ -201,4 +201,26 @@ pub enum Error {
     /// Encoding the exposition page failed.
     #[error("encoding the exposition page failed: {0}")]
     Encode(#[source] prometheus::Error),
+
+    /// The metrics server could not listen on the address it was given.
+    #[error(
+        "could not listen on {addr}: {source}; pick another address or port (port 0 picks a free one)"
+    )]
+    Bind {
+        /// The address as given.
+        addr: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The metrics server bound its address but could not start serving.
+    #[error("could not start the metrics server: {step} failed: {source}")]
+    ServerStart {
+        /// What it was doing.
+        step: &'static str,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -38,6 +38,9 @@
 //! # Ok::<(), engine_gauges::Error>(())
 //! ```
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 // The derive's generated code names this crate `::engine_gauges`, inside it too.
 extern crate self as engine_gauges;
 
@@ -46,6 +49,8 @@ mod engine;
 mod error;
 mod gauges;
 mod hierarchy;
+#[cfg(feature = "http")]
+mod http;
 pub mod labels;
 mod levels;
 pub mod names;
@@ -69,6 +74,8 @@ pub use engine::{ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
 pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};
+#[cfg(feature = "http")]
+pub use http::MetricsServer;
 pub use levels::{Component, Endpoint, MetricsRoot, Namespace};
 pub use per_rank::{MAX_RANK_SPAN, PerRank, RankGauge, RankMetric, SetGauge};
 pub use reference::{ComponentGauges, LifecycleGauges};
@@ -80,3 +87,8 @@ pub use testing::TestHierarchy;
 
 #[doc = include_str!("derive.md")]
 pub use engine_gauges_macros::EngineGauges;
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -95,8 +95,14 @@ fn lifecycle_gauges_register_and_observe() {
     let metrics = EngineMetrics::with_engine_config(endpoint, &config);
     let auto = metrics.auto_labels();
     assert_eq!(auto.get(labels::NAMESPACE).map(String::as_str), Some("dyn"));
-    assert_eq!(auto.get(labels::COMPONENT).map(String::as_str), Some("backend"));
-    assert_eq!(auto.get(labels::ENDPOINT).map(String::as_str), Some("generate"));
+    assert_eq!(
+        auto.get(labels::COMPONENT).map(String::as_str),
+        Some("backend")
+    );
+    assert_eq!(
+        auto.get(labels::ENDPOINT).map(String::as_str),
+        Some("generate")
+    );
 
     let lifecycle = LifecycleGauges::new(&metrics, 0.0).expect("construct lifecycle gauges");
     lifecycle.observe_cleanup_time(1.5);
@@ -180,7 +186,10 @@ fn unseeded_ranks_appear_with_their_first_touch() {
     assert!(!page(metrics.registry()).contains("kv_cache_hit_rate"));
     gauges.kv_cache_hit_rate.rank(6).set(0.5);
     let text = page(metrics.registry());
-    assert!(text.contains("dynamo_component_kv_cache_hit_rate{dp_rank=\"6\"} 0.5\n"), "{text}");
+    assert!(
+        text.contains("dynamo_component_kv_cache_hit_rate{dp_rank=\"6\"} 0.5\n"),
+        "{text}"
+    );
     assert!(!text.contains("kv_cache_hit_rate{dp_rank=\"4\"}"), "{text}");
     // Non-contiguous declared ranks: 4 and 6 are seeded, 5 (in between) is not.
     assert!(text.contains("dynamo_component_total_blocks{dp_rank=\"4\"} 0\n"));
@@ -300,7 +309,11 @@ fn a_failed_registration_rolls_back_the_fields_before_it() {
         matches!(&err, Error::Registration { metric, .. } if metric == "dynamo_component_kv_cache_hit_rate"),
         "{err:?}"
     );
-    assert_eq!(page(metrics.registry()), before, "the fields before the failure stayed");
+    assert_eq!(
+        page(metrics.registry()),
+        before,
+        "the fields before the failure stayed"
+    );
     // The rollback freed the names: a set without the clash registers.
     LifecycleGauges::new(&metrics, 1.0).unwrap();
 }
@@ -309,7 +322,17 @@ fn a_failed_registration_rolls_back_the_fields_before_it() {
 fn a_rank_span_too_wide_is_refused_before_anything_registers() {
     let metrics = EngineMetrics::from_hierarchy(TestHierarchy::new());
     let err = ComponentGauges::new(&metrics, &[0, 1 << 20]).unwrap_err();
-    assert!(matches!(err, Error::RankSpanTooLarge { min: 0, max: 1_048_576, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::RankSpanTooLarge {
+                min: 0,
+                max: 1_048_576,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(page(metrics.registry()), "");
     // Repeated ranks are fine.
     let g = ComponentGauges::new(&metrics, &[2, 2, 3]).unwrap();

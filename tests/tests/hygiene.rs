@@ -79,5 +79,8 @@ fn sets_without_the_prelude_work() {
     });
     assert_eq!(set.blocks.rank(1).get(), 8);
     let page = metrics.registry().prometheus_expfmt_combined().unwrap();
-    assert!(page.contains("dynamo_component_usage{kind=\"bare\"} 0.75\n"), "{page}");
+    assert!(
+        page.contains("dynamo_component_usage{kind=\"bare\"} 0.75\n"),
+        "{page}"
+    );
 }

@@ -411,7 +411,8 @@ fn create_metric_rejections() {
         }
     };
 
-    let cases: Vec<(&str, R, fn(&Error) -> bool)> = vec![
+    type Case<'a> = (&'a str, R, fn(&Error) -> bool);
+    let cases: Vec<Case<'_>> = vec![
         (
             "hierarchy const label",
             gauge("g", &[("dynamo_namespace", "x")]),

@@ -1,9 +1,7 @@
 //! The derive used through a renamed runtime crate.
 
 use engine_gauges_renamed::Renamed;
-use engine_gauges_renamed::metrics::{
-    ComponentSnapshot, EngineGauges, EngineMetrics, MetricsRoot,
-};
+use engine_gauges_renamed::metrics::{ComponentSnapshot, EngineGauges, EngineMetrics, MetricsRoot};
 
 #[test]
 fn a_set_declared_through_a_renamed_crate_registers_and_updates() {

@@ -1,0 +1,169 @@
+//! A simulated engine worker serving its metrics on `/metrics`.
+//!
+//! `cargo run --example worker` starts it on <http://127.0.0.1:9464/metrics>; `--help` lists the
+//! flags. Ctrl-C (or `--run-for SECS`) drains and cleans up, records both times in the lifecycle
+//! gauges, and exits. `--once` prints one exposition page to stdout and exits.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use engine_gauges::prometheus::{self, Encoder, IntCounter, TextEncoder};
+use engine_gauges::{
+    ComponentGauges, EngineConfig, EngineMetrics, LifecycleGauges, MetricsRoot, MetricsServer,
+};
+use engine_gauges_examples::SimulatedEngine;
+
+/// A simulated LLM engine worker that exports its gauges to Prometheus.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Where to serve /metrics (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    listen: SocketAddr,
+    /// The model the engine loads: the `model` label.
+    #[arg(long, default_value = "Qwen/Qwen3-0.6B")]
+    model: String,
+    /// The name the model is served under: the `model_name` label.
+    #[arg(long, default_value = "qwen3-0.6b")]
+    served_model_name: String,
+    /// The worker's connection id: the `worker_id` label, in hex.
+    #[arg(long, default_value_t = 0x7b1d_3c2a)]
+    connection_id: u64,
+    /// Data-parallel ranks this worker owns, from rank 0.
+    #[arg(long, default_value_t = 2)]
+    dp_size: u32,
+    /// KV cache blocks per rank.
+    #[arg(long, default_value_t = 4096)]
+    total_blocks: u64,
+    /// Milliseconds between engine steps.
+    #[arg(long, default_value_t = 250)]
+    step_ms: u64,
+    /// Stop after this many seconds, as if Ctrl-C had been pressed.
+    #[arg(long)]
+    run_for: Option<f64>,
+    /// Print one exposition page to stdout and exit, without serving.
+    #[arg(long)]
+    once: bool,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+
+    // The worker's place: root (with its connection id) → dynamo → backend → generate.
+    let root = MetricsRoot::with_connection_id(args.connection_id);
+    let endpoint = root
+        .namespace("dynamo")?
+        .component("backend")?
+        .endpoint("generate")?;
+    let config = EngineConfig {
+        model: args.model.clone(),
+        served_model_name: Some(args.served_model_name.clone()),
+        total_kv_blocks: Some(args.total_blocks),
+        data_parallel_size: Some(args.dp_size),
+        ..Default::default()
+    };
+    let metrics = EngineMetrics::with_engine_config(endpoint, &config);
+    let ranks = config.dp_ranks();
+
+    // Start the engine, timing it into the lifecycle gauges.
+    let started = Instant::now();
+    let load_time = Duration::from_millis(if args.once { 5 } else { 300 });
+    let mut engine = SimulatedEngine::start(args.total_blocks, load_time);
+    let lifecycle = LifecycleGauges::new(&metrics, started.elapsed().as_secs_f64())?;
+    let gauges = ComponentGauges::new(&metrics, &ranks)?;
+
+    // A library with a registry of its own, bridged into the page as text.
+    let foreign = prometheus::Registry::new();
+    let steps = IntCounter::new(
+        "mocker_engine_steps_total",
+        "Scheduler steps run by the simulated engine.",
+    )?;
+    foreign.register(Box::new(steps.clone()))?;
+    metrics.add_expfmt_callback(Arc::new(move || {
+        let mut text = Vec::new();
+        TextEncoder::new().encode(&foreign.gather(), &mut text)?;
+        Ok(String::from_utf8(text)?)
+    }));
+
+    let mut step = || {
+        for snapshot in engine.step(&ranks) {
+            gauges.update(&snapshot);
+        }
+        steps.inc();
+    };
+
+    if args.once {
+        for _ in 0..=SimulatedEngine::WARMUP_STEPS {
+            step();
+        }
+        let page = root.registry().prometheus_expfmt_combined()?;
+        std::io::stdout().write_all(page.as_bytes())?;
+        return Ok(());
+    }
+
+    let server = MetricsServer::start(args.listen, root.registry().clone())?;
+    eprintln!("serving {}", server.url());
+
+    let (stop_tx, stop_rx) = mpsc::channel();
+    let signal_tx = stop_tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = signal_tx.send(());
+    })?;
+    let deadline = args
+        .run_for
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let live = std::io::stderr().is_terminal();
+    let interval = Duration::from_millis(args.step_ms.max(1));
+    let mut last_status = Instant::now();
+    loop {
+        step();
+        let status = format!(
+            "step {:>6} | ranks {:?} | rank 0 usage {:.2}",
+            steps.get(),
+            ranks,
+            gauges
+                .gpu_cache_usage_percent
+                .rank(ranks.first().copied().unwrap_or(0))
+                .get()
+        );
+        if live {
+            eprint!("\r{status}");
+        } else if last_status.elapsed() >= Duration::from_secs(5) {
+            eprintln!("{status}");
+            last_status = Instant::now();
+        }
+        let wait = match deadline {
+            Some(deadline) => interval.min(deadline.saturating_duration_since(Instant::now())),
+            None => interval,
+        };
+        if stop_rx.recv_timeout(wait).is_ok() || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+    }
+    drop(stop_tx);
+    if live {
+        eprintln!();
+    }
+
+    // Shutdown: drain, then clean up, timing both. The server keeps serving until the end so a
+    // last scrape can see them.
+    let drain = Instant::now();
+    engine.drain();
+    let drain_secs = drain.elapsed().as_secs_f64();
+    lifecycle.observe_drain_time(drain_secs);
+    let ran = engine.steps();
+    let cleanup = Instant::now();
+    engine.cleanup();
+    let cleanup_secs = cleanup.elapsed().as_secs_f64();
+    lifecycle.observe_cleanup_time(cleanup_secs);
+    eprintln!("stopped after {ran} steps: drain {drain_secs:.3}s, cleanup {cleanup_secs:.3}s");
+    server.shutdown();
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Benchmarks of engine-gauges: see the `benches/` targets.

@@ -1,0 +1,277 @@
+//! End to end: the examples' pages pass `promtool check metrics`, and a real Prometheus server
+//! scrapes two running workers with the right labels and values.
+//!
+//! The example binaries are built by `cargo test --workspace` (which builds every example);
+//! these tests run them from the target directory.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob, http_request};
+
+/// The path of an example binary of this workspace.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<test> → target/<profile>/examples/<name>
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test runs from target/<profile>/deps");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "example `{name}` is not built at {}: run `cargo test --workspace` (it builds the examples) \
+         or `cargo build --examples` first",
+        path.display()
+    );
+    path
+}
+
+fn run(name: &str, args: &[&str]) -> Output {
+    let output = Command::new(example(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running example {name}: {e}"));
+    assert!(
+        output.status.success(),
+        "example {name} {args:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[test]
+fn every_examples_page_passes_promtool() {
+    let Some(promtool) = prom::promtool() else {
+        return;
+    };
+    for (name, args) in [
+        ("worker", &["--once"][..]),
+        ("lifecycle", &[]),
+        ("custom", &[]),
+        ("hierarchy", &[]),
+    ] {
+        let output = run(name, args);
+        let page = String::from_utf8(output.stdout).expect("utf-8 page");
+        assert!(page.contains("# TYPE "), "{name} printed no page: {page}");
+        prom::promtool_check_metrics(&promtool, &page)
+            .unwrap_or_else(|findings| panic!("{name}: {findings}\n{page}"));
+    }
+}
+
+#[test]
+fn worker_once_shows_every_family_with_its_labels() {
+    let page = String::from_utf8(run("worker", &["--once"]).stdout).expect("utf-8");
+    for family in [
+        "dynamo_component_model_load_time_seconds",
+        "dynamo_component_drain_time_seconds",
+        "dynamo_component_cleanup_time_seconds",
+        "dynamo_component_total_blocks",
+        "dynamo_component_gpu_cache_usage_percent",
+        "dynamo_component_kv_cache_hit_rate",
+        "mocker_engine_steps_total",
+    ] {
+        assert!(
+            page.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{page}"
+        );
+    }
+    assert!(page.contains(
+        "dynamo_component_total_blocks{dp_rank=\"1\",dynamo_component=\"backend\",dynamo_endpoint=\"generate\",\
+dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",model_name=\"qwen3-0.6b\",worker_id=\"7b1d3c2a\"} 4096\n"
+    ), "{page}");
+}
+
+#[test]
+fn catalog_lists_every_builtin_metric() {
+    let table = String::from_utf8(run("catalog", &[]).stdout).expect("utf-8");
+    assert!(table.starts_with("| metric | type | labels | help |\n| --- | --- | --- | --- |\n"));
+    for line in [
+        "| `dynamo_component_total_blocks` | gauge | `dp_rank` | Total number of KV cache blocks available on the worker. |",
+        "| `dynamo_component_drain_time_seconds` | gauge | - | Time spent draining in-flight work before cleanup. Stays at 0 for engines without a drain hook. |",
+    ] {
+        assert!(table.contains(line), "{line}\nmissing from:\n{table}");
+    }
+    assert_eq!(table.lines().filter(|l| l.starts_with("| `")).count(), 6);
+}
+
+/// A worker process, killed by its PID when dropped (also when the test fails).
+struct Worker {
+    child: Child,
+    addr: SocketAddr,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Worker {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(example("worker"))
+            .args(["--listen", "127.0.0.1:0", "--step-ms", "100"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the worker");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("serving http://") {
+                        let addr = url.trim_end_matches("/metrics");
+                        break addr.parse().expect("a socket address in the URL");
+                    }
+                    seen.push(line);
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("the worker did not print its URL ({e}); it said: {seen:#?}");
+                }
+            }
+        };
+        Self {
+            child,
+            addr,
+            stderr: rx,
+        }
+    }
+
+    /// Sends SIGTERM (as a service manager would) and waits for a clean exit.
+    fn terminate(mut self) -> Vec<String> {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait for the worker");
+        assert!(exit.success(), "the worker exited with {exit}");
+        self.stderr.try_iter().collect()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_served_page_passes_promtool_and_the_worker_stops_cleanly() {
+    let worker = Worker::start(&[]);
+    let response = http_request(worker.addr, "GET", "/metrics").expect("scrape the worker");
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    if let Some(promtool) = prom::promtool() {
+        prom::promtool_check_metrics(&promtool, &response.text())
+            .unwrap_or_else(|findings| panic!("{findings}\n{}", response.text()));
+    }
+    let said = worker.terminate();
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with("stopped after ") && l.contains("drain")),
+        "{said:#?}"
+    );
+}
+
+#[test]
+fn prometheus_scrapes_two_workers_and_aggregates_them() {
+    let a = Worker::start(&["--connection-id", "10", "--total-blocks", "1000"]);
+    let b = Worker::start(&[
+        "--connection-id",
+        "11",
+        "--total-blocks",
+        "3000",
+        "--served-model-name",
+        "qwen-b",
+    ]);
+    let Some(prometheus) = PrometheusServer::start(&[ScrapeJob::new("workers", [a.addr, b.addr])])
+    else {
+        return;
+    };
+    let fail = |error: String| -> ! { panic!("{error}\nprometheus log:\n{}", prometheus.log()) };
+    prometheus
+        .wait_for_up("workers", Duration::from_secs(60))
+        .unwrap_or_else(|e| fail(e));
+
+    let blocks = prometheus
+        .wait_for(
+            "dynamo_component_total_blocks",
+            Duration::from_secs(30),
+            |s| s.len() == 4,
+        )
+        .unwrap_or_else(|e| fail(e));
+    for sample in &blocks {
+        let (worker_id, value, model_name) = match sample.label("instance") {
+            i if i == a.addr.to_string() => ("a", 1000.0, "qwen3-0.6b"),
+            i if i == b.addr.to_string() => ("b", 3000.0, "qwen-b"),
+            other => panic!("unexpected instance {other}: {sample:?}"),
+        };
+        assert_eq!(sample.label("worker_id"), worker_id, "{sample:?}");
+        assert_eq!(sample.value, value, "{sample:?}");
+        assert_eq!(sample.label("model_name"), model_name, "{sample:?}");
+        assert_eq!(sample.label("model"), "Qwen/Qwen3-0.6B", "{sample:?}");
+        assert_eq!(sample.label("dynamo_namespace"), "dynamo", "{sample:?}");
+        assert_eq!(sample.label("dynamo_component"), "backend", "{sample:?}");
+        assert_eq!(sample.label("dynamo_endpoint"), "generate", "{sample:?}");
+        assert!(["0", "1"].contains(&sample.label("dp_rank")), "{sample:?}");
+    }
+
+    let sums = prometheus
+        .query_vector("sum by (dp_rank) (dynamo_component_total_blocks)")
+        .unwrap_or_else(|e| fail(e));
+    assert_eq!(sums.len(), 2, "{sums:?}");
+    for sum in &sums {
+        assert_eq!(sum.value, 4000.0, "sum of both workers at {sum:?}");
+    }
+
+    let load = prometheus
+        .query_vector("dynamo_component_model_load_time_seconds")
+        .unwrap_or_else(|e| fail(e));
+    assert_eq!(load.len(), 2, "{load:?}");
+    for sample in &load {
+        // The simulated start sleeps 300 ms.
+        assert!(
+            (0.3..5.0).contains(&sample.value),
+            "model load time: {sample:?}"
+        );
+    }
+
+    let bridged = prometheus
+        .wait_for("mocker_engine_steps_total", Duration::from_secs(30), |s| {
+            s.len() == 2 && s.iter().all(|x| x.value >= 1.0)
+        })
+        .unwrap_or_else(|e| fail(e));
+    assert!(bridged.iter().all(|s| !s.labels.contains_key("worker_id")));
+
+    let hit_rate = prometheus
+        .wait_for(
+            "dynamo_component_kv_cache_hit_rate",
+            Duration::from_secs(30),
+            |s| s.len() == 4,
+        )
+        .unwrap_or_else(|e| fail(e));
+    assert!(
+        hit_rate.iter().all(|s| (0.0..=1.0).contains(&s.value)),
+        "{hit_rate:?}"
+    );
+}

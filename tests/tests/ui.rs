@@ -1,0 +1,15 @@
+//! Compile-time checks of `#[derive(EngineGauges)]`: every mistake is an error on the offending
+//! token (`ui/<topic>/<mistake>.rs`, with the expected compiler output beside it), and the cases
+//! under `ui/pass/` compile.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("ui/pass/*.rs");
+    t.compile_fail("ui/labels/*.rs");
+    t.compile_fail("ui/names/*.rs");
+    t.compile_fail("ui/attrs/*.rs");
+    t.compile_fail("ui/fields/*.rs");
+    t.compile_fail("ui/shape/*.rs");
+    t.compile_fail("ui/snapshot/*.rs");
+}

@@ -1,0 +1,10 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::Gauge;
+
+#[derive(EngineGauges)]
+struct Set {
+    ///
+    depth: Gauge,
+}
+
+fn main() {}

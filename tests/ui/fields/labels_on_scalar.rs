@@ -1,0 +1,14 @@
+use engine_gauges::prometheus::{Gauge, IntGauge};
+use engine_gauges::{EngineGauges, PerRank};
+
+#[derive(EngineGauges)]
+struct Set {
+    /// Queue depth.
+    #[gauge(labels("lora_adapter"))]
+    depth: Gauge,
+    /// KV cache blocks in all.
+    #[gauge(labels("dp_rank"))]
+    total_blocks: PerRank<IntGauge>,
+}
+
+fn main() {}

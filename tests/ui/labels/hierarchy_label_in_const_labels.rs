@@ -1,0 +1,11 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::Gauge;
+
+#[derive(EngineGauges)]
+#[gauges(const_labels(dynamo_namespace = "dynamo"))]
+struct Set {
+    /// Queue depth.
+    depth: Gauge,
+}
+
+fn main() {}

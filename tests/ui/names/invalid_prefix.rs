@@ -1,0 +1,11 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::Gauge;
+
+#[derive(EngineGauges)]
+#[gauges(prefix = "my-engine")]
+struct Set {
+    /// Queue depth.
+    depth: Gauge,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use engine_gauges::EngineGauges;
+
+#[derive(EngineGauges)]
+enum Set {
+    Depth,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::Gauge;
+
+#[derive(EngineGauges)]
+struct Set(Gauge);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use engine_gauges::EngineGauges;
+
+#[derive(EngineGauges)]
+struct Set;
+
+fn main() {}

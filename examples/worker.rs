@@ -6,6 +6,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -50,12 +51,26 @@ struct Args {
     once: bool,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("worker: {error}");
+            if let Some(engine_gauges::Error::Bind { .. }) = error.downcast_ref() {
+                eprintln!(
+                    "worker: choose another address with --listen (127.0.0.1:0 picks a free port)"
+                );
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
 
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     // The worker's place: root (with its connection id) → dynamo → backend → generate.
     let root = MetricsRoot::with_connection_id(args.connection_id);
     let endpoint = root
@@ -71,6 +86,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let metrics = EngineMetrics::with_engine_config(endpoint, &config);
     let ranks = config.dp_ranks();
+
+    // Ctrl-C or SIGTERM, even while the engine is still loading, ends the run gracefully.
+    let (stop_tx, stop_rx) = mpsc::channel();
+    let signal_tx = stop_tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = signal_tx.send(());
+    })?;
+
+    // Serve from the start: the page fills in as the engine comes up.
+    let server = if args.once {
+        None
+    } else {
+        let server = MetricsServer::start(args.listen, root.registry().clone())?;
+        eprintln!("serving {}", server.url());
+        Some(server)
+    };
 
     // Start the engine, timing it into the lifecycle gauges.
     let started = Instant::now();
@@ -108,14 +139,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let server = MetricsServer::start(args.listen, root.registry().clone())?;
-    eprintln!("serving {}", server.url());
-
-    let (stop_tx, stop_rx) = mpsc::channel();
-    let signal_tx = stop_tx.clone();
-    ctrlc::set_handler(move || {
-        let _ = signal_tx.send(());
-    })?;
     let deadline = args
         .run_for
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
@@ -164,6 +187,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cleanup_secs = cleanup.elapsed().as_secs_f64();
     lifecycle.observe_cleanup_time(cleanup_secs);
     eprintln!("stopped after {ran} steps: drain {drain_secs:.3}s, cleanup {cleanup_secs:.3}s");
-    server.shutdown();
+    if let Some(server) = server {
+        server.shutdown();
+    }
     Ok(())
 }

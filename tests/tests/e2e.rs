@@ -275,3 +275,21 @@ fn prometheus_scrapes_two_workers_and_aggregates_them() {
         "{hit_rate:?}"
     );
 }
+
+#[test]
+fn a_taken_port_is_a_clear_error_and_exit_code_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let output = Command::new(example("worker"))
+        .args(["--listen", &addr])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the worker");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("worker: could not listen on {addr}: "))
+            && stderr.contains("--listen"),
+        "{stderr}"
+    );
+}

@@ -4,10 +4,10 @@
 use crate::attr::{self, ContainerAttrs, FieldAttrs};
 use crate::errors::Errors;
 use crate::kind::{self, FieldKind};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::ext::IdentExt;
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Fields, Generics, Ident, Type};
 
 /// The prefix of exported names when `#[gauges(prefix = "...")]` is absent.
 pub(crate) const DEFAULT_PREFIX: &str = "dynamo_component";
@@ -17,8 +17,8 @@ pub(crate) struct Input<'a> {
     pub(crate) attrs: ContainerAttrs,
     /// The named fields; empty when the input is not a struct with named fields.
     pub(crate) fields: Vec<Field<'a>>,
-    /// The input has generic parameters: no impl can be written for it.
-    pub(crate) generic: bool,
+    /// Generic parameters are an error, but the fallback impl carries them.
+    pub(crate) generics: &'a Generics,
 }
 
 pub(crate) struct Field<'a> {
@@ -34,8 +34,7 @@ impl<'a> Input<'a> {
     /// and field type error into `errors`.
     pub(crate) fn from_syn(node: &'a DeriveInput, errors: &mut Errors) -> Self {
         let attrs = attr::container(&node.attrs, errors);
-        let generic = !node.generics.params.is_empty();
-        if generic {
+        if !node.generics.params.is_empty() {
             errors.spanned(
                 &node.generics,
                 format!(
@@ -73,16 +72,16 @@ impl<'a> Input<'a> {
                 }
             },
             Data::Enum(data) => {
-                errors.spanned(
-                    data.enum_token,
+                errors.at(
+                    data.enum_token.span,
                     "`EngineGauges` cannot be derived for an enum: use a struct with one named \
                      field per gauge",
                 );
                 Vec::new()
             }
             Data::Union(data) => {
-                errors.spanned(
-                    data.union_token,
+                errors.at(
+                    data.union_token.span,
                     "`EngineGauges` cannot be derived for a union: use a struct with one named \
                      field per gauge",
                 );
@@ -93,7 +92,7 @@ impl<'a> Input<'a> {
             ident: &node.ident,
             attrs,
             fields,
-            generic,
+            generics: &node.generics,
         }
     }
 
@@ -103,6 +102,13 @@ impl<'a> Input<'a> {
             Some(path) => quote!(#path),
             None => quote!(::engine_gauges),
         }
+    }
+
+    /// The path of the runtime crate with every token at `span`, so that an
+    /// error about a call through it points at the user's token that caused
+    /// the call, not at the derive.
+    pub(crate) fn krate_at(&self, span: Span) -> TokenStream {
+        respan(self.krate(), span)
     }
 
     /// The prefix of exported names; `""` means none.
@@ -137,14 +143,7 @@ impl<'a> Field<'a> {
         let attrs = attr::field(&field.attrs, errors);
         let kind = FieldKind::of(&field.ty);
         if kind.is_none() {
-            errors.spanned(
-                &field.ty,
-                format!(
-                    "unsupported field type `{}`: engine gauges are {}",
-                    kind::display_type(&field.ty),
-                    kind::supported_list()
-                ),
-            );
+            errors.spanned(&field.ty, kind::unsupported(&field.ty));
         }
         Some(Field {
             ident,
@@ -200,4 +199,21 @@ impl<'a> Field<'a> {
                 .collect()
         }
     }
+}
+
+/// `tokens` with every token, nested ones included, at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! Every error of one derive, collected so they are all reported at once.
+//! Every error of one derive, collected so they are all reported at once, in
+//! source order.
 
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -6,15 +7,12 @@ use std::fmt::Display;
 
 #[derive(Debug, Default)]
 pub(crate) struct Errors {
-    combined: Option<syn::Error>,
+    errors: Vec<syn::Error>,
 }
 
 impl Errors {
     pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.combined {
-            Some(combined) => combined.combine(error),
-            None => self.combined = Some(error),
-        }
+        self.errors.extend(error);
     }
 
     /// An error covering the tokens of `node`.
@@ -27,10 +25,33 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
-    pub(crate) fn finish(self) -> Result<(), syn::Error> {
-        match self.combined {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+    /// Every error, ordered by where it starts in the source (errors at one
+    /// place keep the order they were found in).
+    pub(crate) fn finish(mut self) -> Result<(), syn::Error> {
+        self.errors.sort_by_key(|error| position(error.span()));
+        let mut errors = self.errors.into_iter();
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
+        combined.extend(errors);
+        Err(combined)
     }
+}
+
+/// Line and column where `span` starts; `None` (no reordering) where the
+/// compiler cannot tell.
+#[cfg(not(test))]
+fn position(span: Span) -> Option<(usize, usize)> {
+    if !proc_macro::is_available() {
+        return None;
+    }
+    let start = span.unwrap().start();
+    Some((start.line(), start.column()))
+}
+
+/// Outside a compiler the test build's `span-locations` gives positions.
+#[cfg(test)]
+fn position(span: Span) -> Option<(usize, usize)> {
+    let start = span.start();
+    Some((start.line, start.column))
 }

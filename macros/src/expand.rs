@@ -19,9 +19,7 @@ pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
         Ok(()) => expand(&input),
         Err(error) => {
             let mut tokens = error.to_compile_error();
-            if !input.generic {
-                tokens.extend(fallback::expand(&input));
-            }
+            tokens.extend(fallback::expand(&input));
             tokens
         }
     }
@@ -60,7 +58,7 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
         .attrs
         .snapshot
         .as_ref()
-        .map(|snapshot| update(input, snapshot, &krate));
+        .map(|snapshot| update(input, snapshot));
     quote! {
         #[automatically_derived]
         impl #krate::EngineGauges for #ident {
@@ -127,7 +125,7 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
 }
 
 /// `impl T { pub fn update(&self, snapshot: &S) }`.
-fn update(input: &Input<'_>, snapshot: &syn::Type, krate: &TokenStream) -> TokenStream {
+fn update(input: &Input<'_>, snapshot: &syn::Type) -> TokenStream {
     let ident = input.ident;
     let mut docs = Vec::new();
     let mut needs_rank = false;
@@ -137,6 +135,9 @@ fn update(input: &Input<'_>, snapshot: &syn::Type, krate: &TokenStream) -> Token
         .filter_map(|field| {
             let from = &field.attrs.from.as_ref()?.field;
             let member = field.ident;
+            // Everything at `from`, so a missing field or a value without a
+            // conversion is reported there and nowhere else.
+            let krate = input.krate_at(from.span());
             if field.per_rank() {
                 needs_rank = true;
                 docs.push(format!(
@@ -154,9 +155,11 @@ fn update(input: &Input<'_>, snapshot: &syn::Type, krate: &TokenStream) -> Token
             }
         })
         .collect();
+    // At the snapshot type: its `dp_rank` is missing or not a `u32`.
     let rank = needs_rank.then(|| {
+        let krate = input.krate_at(snapshot.span());
         quote_spanned! {snapshot.span()=>
-            let __rank: ::core::primitive::u32 = snapshot.dp_rank;
+            let __rank: ::core::primitive::u32 = #krate::__private::DpRank::dp_rank(snapshot.dp_rank);
         }
     });
     let summary = if writes.is_empty() {

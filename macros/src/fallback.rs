@@ -3,16 +3,45 @@
 //! or "no method `update`" errors wherever the set is used.
 
 use crate::ast::Input;
+use crate::kind;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// The fallback impls for `input`.
+///
+/// There are none when a field is a `PerRank<..>` of a type `PerRank` does not
+/// take: such a struct is itself ill-formed, and the compiler reports that
+/// again for every signature that holds the struct by value, which the
+/// trait's `register` has to.
 pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
+    if input
+        .fields
+        .iter()
+        .any(|field| field.kind.is_none() && kind::is_per_rank(field.ty))
+    {
+        return TokenStream::new();
+    }
     let krate = input.krate();
     let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    // The trait's supertraits `Send + Sync + 'static` are stated as a where
+    // clause instead of being checked here, so an unsupported field type
+    // (already reported) is not reported again through them. The binder keeps
+    // the clause legal for a type without generic parameters.
+    let predicates = where_clause
+        .into_iter()
+        .flat_map(|clause| &clause.predicates);
+    let bounded_where = quote! {
+        where
+            #(#predicates,)*
+            for<'__gauges> #ident #ty_generics: ::core::marker::Send
+                + ::core::marker::Sync
+                + 'static
+    };
     let update = input.attrs.snapshot.as_ref().map(|snapshot| {
         quote! {
             #[automatically_derived]
-            impl #ident {
+            impl #impl_generics #ident #ty_generics #where_clause {
                 #[doc(hidden)]
                 pub fn update(&self, _: &#snapshot) {}
             }
@@ -20,7 +49,7 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
     });
     quote! {
         #[automatically_derived]
-        impl #krate::EngineGauges for #ident {
+        impl #impl_generics #krate::EngineGauges for #ident #ty_generics #bounded_where {
             const DESCRIPTORS: &'static [#krate::MetricDescriptor] = &[];
 
             fn register(

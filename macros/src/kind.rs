@@ -102,6 +102,12 @@ impl FieldKind {
         }
     }
 
+    /// `labels(..)` fits this kind: it has variable labels of its own (a
+    /// per-rank field's only variable label is `dp_rank`).
+    pub(crate) fn takes_labels(self) -> bool {
+        self.row.labels && !self.per_rank
+    }
+
     /// The type as users write it, e.g. `PerRank<IntGauge>`.
     pub(crate) fn type_name(self) -> String {
         if self.per_rank {
@@ -112,6 +118,42 @@ impl FieldKind {
     }
 }
 
+/// `ty` is a `PerRank<..>`, supported or not.
+pub(crate) fn is_per_rank(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|(name, _)| name == PER_RANK)
+}
+
+/// Why `ty` is not a supported field type, for the error at `ty`.
+pub(crate) fn unsupported(ty: &Type) -> String {
+    let shown = display_type(ty);
+    // `PerRank` of a kind with labels of its own gets its own advice.
+    if let Some((outer, Some(arg))) = last_segment(ty)
+        && outer == PER_RANK
+        && let Some((inner, None)) = last_segment(arg)
+        && let Some(row) = KINDS
+            .iter()
+            .find(|row| row.type_name == inner && row.per_rank_kind.is_none())
+    {
+        let takes = or_list(
+            KINDS
+                .iter()
+                .filter(|row| row.per_rank_kind.is_some())
+                .map(|row| format!("`{}`", row.type_name))
+                .collect(),
+        );
+        return format!(
+            "unsupported field type `{shown}`: `{PER_RANK}` takes {takes} (one series per \
+             `dp_rank`); for a family with labels of its own use `{inner}` with \
+             `#[gauge(labels(\"label\", ..))]`",
+            inner = row.type_name
+        );
+    }
+    format!(
+        "unsupported field type `{shown}`: engine gauges are {}",
+        supported_list()
+    )
+}
+
 /// "Gauge, IntGauge, ..., PerRank<Gauge> or PerRank<IntGauge>", from the table.
 pub(crate) fn supported_list() -> String {
     let plain = KINDS.iter().map(|row| row.type_name.to_owned());
@@ -119,7 +161,11 @@ pub(crate) fn supported_list() -> String {
         .iter()
         .filter(|row| row.per_rank_kind.is_some())
         .map(|row| format!("{PER_RANK}<{}>", row.type_name));
-    let names: Vec<String> = plain.chain(ranked).collect();
+    or_list(plain.chain(ranked).collect())
+}
+
+/// "a, b or c".
+fn or_list(names: Vec<String>) -> String {
     match names.split_last() {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),

@@ -181,7 +181,7 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
         .collect::<Vec<_>>()
         .join(" and ");
     match &field.attrs.labels {
-        Some(labels) if !kind.row.labels || kind.per_rank => {
+        Some(labels) if !kind.takes_labels() => {
             let why = if kind.per_rank {
                 format!(" (the variable label of a `{PER_RANK}` field is `{RANK_LABEL}`)")
             } else {
@@ -245,6 +245,10 @@ fn check_field_labels(
     let Some(labels) = &field.attrs.labels else {
         return;
     };
+    // Labels the field's kind rejects (already reported) are not judged one by one.
+    if field.kind.is_some_and(|kind| !kind.takes_labels()) {
+        return;
+    }
     let name = field.field_name();
     let place = Place::Field(&name);
     let mut seen = Vec::new();

@@ -24,6 +24,11 @@ pub trait SetGauge: Clone + Send + Sync + fmt::Debug + sealed::Sealed + 'static 
 }
 
 /// A gauge type that can be kept per rank: [`Gauge`] and [`IntGauge`]. Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`PerRank` takes `Gauge` or `IntGauge`, not `{Self}`",
+    label = "not a per-rank gauge",
+    note = "for a family with labels of its own, use `GaugeVec` or `IntGaugeVec` with `#[gauge(labels(..))]`"
+)]
 pub trait RankMetric: SetGauge {
     /// Its family type, labelled `dp_rank`.
     type Vec: CreateMetric;

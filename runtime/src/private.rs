@@ -191,3 +191,20 @@ pub fn write_rank<M: RankMetric, V: IntoGaugeValue<M::Value>>(
         metric.set(rank, value);
     }
 }
+
+/// The `dp_rank` of a snapshot, the rank its per-rank `from` fields are written at: a `u32`.
+#[diagnostic::on_unimplemented(
+    message = "the snapshot's `dp_rank` is a `{Self}`, but per-rank `from` fields need a `u32`",
+    label = "this snapshot's `dp_rank` is a `{Self}`, not a `u32`",
+    note = "`PerRank` fields with `from` are written at the rank in the snapshot's field `dp_rank`, which must be a `u32`"
+)]
+pub trait DpRank {
+    fn dp_rank(self) -> u32;
+}
+
+impl DpRank for u32 {
+    #[inline]
+    fn dp_rank(self) -> u32 {
+        self
+    }
+}

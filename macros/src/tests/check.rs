@@ -334,6 +334,23 @@ fn attributes_that_do_not_fit_the_field_type() {
             "`PerRank<Gauge>` takes no `labels(..)` (the variable label of a `PerRank` field is `dp_rank`)",
         ],
     );
+    // Labels a field's kind rejects are not also judged one by one.
+    assert_error(
+        &with(
+            "",
+            "/// h\n#[gauge(labels(\"dp_rank\", \"worker_id\", \"1\"))]\nx: PerRank<IntGauge>",
+        ),
+        "labels",
+        &["`PerRank<IntGauge>` takes no `labels(..)`"],
+    );
+    assert_error(
+        &with(
+            "",
+            "/// h\n#[gauge(labels(\"worker_id\", \"a\", \"a\"))]\nx: Gauge",
+        ),
+        "labels",
+        &["`Gauge` takes no `labels(..)`"],
+    );
     assert_error(
         &with("", "/// h\nx: prometheus::IntGaugeVec"),
         "prometheus::IntGaugeVec",
@@ -357,8 +374,19 @@ fn unsupported_field_types() {
             "unsupported field type `::prometheus::IntCounter`: engine gauges are Gauge, IntGauge, GaugeVec, IntGaugeVec, PerRank<Gauge> or PerRank<IntGauge>",
         ],
     );
+    for ty in ["PerRank<GaugeVec>", "PerRank<prometheus::IntGaugeVec>"] {
+        let inner = ty.rsplit([':', '<']).next().unwrap().trim_end_matches('>');
+        assert_error(
+            &with("", &format!("/// h\nx: {ty}")),
+            ty,
+            &[&format!(
+                "unsupported field type `{ty}`: `PerRank` takes `Gauge` or `IntGauge` (one series per `dp_rank`); for a family with labels of its own use `{inner}` with `#[gauge(labels(\"label\", ..))]`"
+            )],
+        );
+    }
     for ty in [
         "PerRank<GaugeVec>",
+        "PerRank<Counter>",
         "Option<Gauge>",
         "&'static Gauge",
         "Vec<u8, u16>",
@@ -430,20 +458,19 @@ fn every_error_of_a_struct_is_reported_at_once() {
     let at: Vec<_> = diagnostics(src).into_iter().map(|diag| diag.at).collect();
     assert_eq!(
         at,
+        // In source order, whichever step found them.
         [
-            // parsing, in source order
-            "colour",
-            "Counter",
-            // checks: container first, then field by field
-            "\"bad prefix\"",
             "model",
-            "from",
-            "from",
+            "\"bad prefix\"",
             "\"engine\"",
             "\"__x\"",
+            "from",
+            "from",
             "no_help",
-            "requests_total",
             "unseeded",
+            "colour",
+            "requests_total",
+            "Counter",
         ]
     );
     let first = only_error("struct S { x: Gauge }");

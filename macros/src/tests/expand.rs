@@ -101,7 +101,7 @@ fn kv_expansion() {
             #[doc = ""]
             #[doc = " A `None` value writes nothing."]
             pub fn update(&self, snapshot: &ComponentSnapshot) {
-                let __rank: ::core::primitive::u32 = snapshot.dp_rank;
+                let __rank: ::core::primitive::u32 = ::engine_gauges::__private::DpRank::dp_rank(snapshot.dp_rank);
                 ::engine_gauges::__private::write_rank(&self.total_blocks, __rank, snapshot.kv_total_blocks);
                 ::engine_gauges::__private::write_rank(&self.kv_cache_hit_rate, __rank, snapshot.kv_cache_hit_rate);
             }
@@ -168,7 +168,10 @@ fn errors_come_with_a_fallback_impl() {
     assert_eq!(out.matches("compile_error").count(), 3, "{out}");
     let fallback = quote! {
         #[automatically_derived]
-        impl ::engine_gauges::EngineGauges for S {
+        impl ::engine_gauges::EngineGauges for S
+        where
+            for<'__gauges> S: ::core::marker::Send + ::core::marker::Sync + 'static
+        {
             const DESCRIPTORS: &'static [::engine_gauges::MetricDescriptor] = &[];
 
             fn register(
@@ -185,11 +188,77 @@ fn errors_come_with_a_fallback_impl() {
         }
     };
     assert!(out.ends_with(&fallback.to_string()), "{out}");
-    // Shapes that have no fields still get one; generic types do not.
+    // Shapes that have no fields get one too.
     assert!(derive("enum E { A }").contains("impl :: engine_gauges :: EngineGauges for E"));
-    let generic = derive("struct G<T> { /// h\n x: Gauge }");
-    assert!(generic.contains("compile_error"));
-    assert!(!generic.contains("impl"), "{generic}");
+    // Unsupported field types get one, but not a `PerRank` of an unsupported
+    // type: that struct is ill-formed and any impl would report it again.
+    let out = derive("struct S { /// h\n x: Rc<Gauge>, /// h\n y: PerRank<Gauge> }");
+    assert!(
+        out.contains("impl :: engine_gauges :: EngineGauges for S"),
+        "{out}"
+    );
+    let out = derive("struct S { /// h\n x: PerRank<GaugeVec>, /// h\n y: Gauge }");
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(!out.contains("impl"), "{out}");
+}
+
+#[test]
+fn generic_inputs_get_a_generic_fallback() {
+    let out = derive(
+        "#[gauges(snapshot = Snap)] struct G<'a, T: Copy, const N: usize> where T: Eq { /// h\n x: Gauge }",
+    );
+    assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+    for piece in [
+        quote! {
+            impl<'a, T: Copy, const N: usize> ::engine_gauges::EngineGauges for G<'a, T, N>
+            where
+                T: Eq,
+                for<'__gauges> G<'a, T, N>: ::core::marker::Send + ::core::marker::Sync + 'static
+        },
+        quote! {
+            impl<'a, T: Copy, const N: usize> G<'a, T, N> where T: Eq {
+                #[doc(hidden)]
+                pub fn update(&self, _: &Snap) {}
+            }
+        },
+    ] {
+        assert!(out.contains(&piece.to_string()), "{piece}\nnot in\n{out}");
+    }
+}
+
+/// Where each ident `name` of `tokens` starts.
+fn starts_of(tokens: proc_macro2::TokenStream, name: &str) -> Vec<proc_macro2::LineColumn> {
+    tokens
+        .into_iter()
+        .flat_map(|token| match token {
+            proc_macro2::TokenTree::Group(group) => starts_of(group.stream(), name),
+            proc_macro2::TokenTree::Ident(ident) if ident == name => vec![ident.span().start()],
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn snapshot_reads_point_at_the_user_tokens() {
+    let src =
+        "#[gauges(snapshot = Snap)]\nstruct S {\n/// h\n#[gauge(from = v)]\nx: PerRank<Gauge>,\n}";
+    let out = expand::derive(&parse(src));
+    let from = proc_macro2::LineColumn {
+        line: 4,
+        column: 15,
+    };
+    let snapshot = proc_macro2::LineColumn {
+        line: 1,
+        column: 20,
+    };
+    assert_eq!(starts_of(out.clone(), "write_rank"), [from]);
+    assert_eq!(starts_of(out.clone(), "dp_rank"), [snapshot, snapshot]);
+    // The crate path of each call too, so no part of an error points at the derive.
+    let krate = starts_of(out, "engine_gauges");
+    assert!(
+        krate.contains(&from) && krate.contains(&snapshot),
+        "{krate:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ use engine_gauges::{EngineGauges, PerRank};
 #[derive(EngineGauges)]
 struct Set {
     /// Queue depth.
-    #[gauge(labels("lora_adapter"))]
+    #[gauge(labels("worker_id"))]
     depth: Gauge,
     /// KV cache blocks in all.
     #[gauge(labels("dp_rank"))]

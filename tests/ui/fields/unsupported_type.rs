@@ -1,5 +1,6 @@
 use engine_gauges::EngineGauges;
-use engine_gauges::prometheus::Counter;
+use engine_gauges::prometheus::{Counter, Gauge};
+use std::rc::Rc;
 
 #[derive(EngineGauges)]
 struct Set {
@@ -7,6 +8,8 @@ struct Set {
     served: Counter,
     /// Queue depth.
     depth: u64,
+    /// Cache usage.
+    usage: Rc<Gauge>,
 }
 
 fn main() {}

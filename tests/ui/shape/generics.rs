@@ -7,4 +7,6 @@ struct Set<const N: usize> {
     depth: Gauge,
 }
 
-fn main() {}
+fn main() {
+    let _ = Set::<1>::register;
+}

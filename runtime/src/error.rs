@@ -223,4 +223,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A combined scrape started from inside a callback of the same registry's scrape.
+    #[error(
+        "a registry's scrape was started again from inside one of its own callbacks; a callback must not scrape the page it is part of"
+    )]
+    ReentrantScrape,
 }

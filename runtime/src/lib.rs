@@ -59,6 +59,7 @@ mod reference;
 mod registry;
 #[cfg(feature = "testing")]
 mod testing;
+mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -12,6 +12,7 @@ use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, Opts, TextEncoder};
 
 use crate::Error;
+use crate::text::TakenNames;
 
 /// The error type callbacks return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -20,7 +21,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// registry (one that renders its own exposition text) into the page.
 ///
 /// The text must be valid exposition format and must not repeat a family that the registries
-/// already render: the callback owns the families it prints.
+/// (or an earlier callback) already render: the callback owns the families it prints. Text that
+/// breaks either rule is dropped, logged and counted, so that it cannot cost the whole page.
 pub type PrometheusExpositionFormatCallback =
     Arc<dyn Fn() -> Result<String, BoxError> + Send + Sync>;
 
@@ -59,16 +61,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl fmt::Debug for MetricsRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Counted before formatting: no lock is held while the formatter runs.
+        let children = lock(&self.inner.children).len();
+        let update_callbacks = lock(&self.inner.update_callbacks).len();
+        let expfmt_callbacks = lock(&self.inner.expfmt_callbacks).len();
         f.debug_struct("MetricsRegistry")
-            .field("children", &lock(&self.inner.children).len())
-            .field(
-                "update_callbacks",
-                &lock(&self.inner.update_callbacks).len(),
-            )
-            .field(
-                "expfmt_callbacks",
-                &lock(&self.inner.expfmt_callbacks).len(),
-            )
+            .field("children", &children)
+            .field("update_callbacks", &update_callbacks)
+            .field("expfmt_callbacks", &expfmt_callbacks)
             .finish_non_exhaustive()
     }
 }
@@ -141,7 +141,9 @@ impl MetricsRegistry {
     /// 3. Gathers every registry and merges families by name. The first family seen fixes the
     ///    help text and type; a later family that disagrees is dropped whole. A series (name and
     ///    label pairs) seen before is dropped: the first wins.
-    /// 4. Runs every exposition-text callback.
+    /// 4. Runs every exposition-text callback and checks its text: every line blank, a comment or
+    ///    a well-formed sample, and no family already on the page (natively or from an earlier
+    ///    callback). Text that fails the check is dropped whole.
     /// 5. Sorts families by name, encodes them, and appends the callbacks' text.
     ///
     /// A failure in one part never costs the page: an update or text callback that errors or
@@ -151,8 +153,11 @@ impl MetricsRegistry {
     /// first failure on.
     ///
     /// # Errors
-    /// [`Error::Encode`] only if the text encoder refuses every family it is given.
+    /// [`Error::ReentrantScrape`] when called from a callback of this same registry's scrape
+    /// (the callback's failure is then counted by the outer scrape); [`Error::Encode`] only if the
+    /// text encoder refuses every family it is given.
     pub fn prometheus_expfmt_combined(&self) -> Result<String, Error> {
+        let _guard = ScrapeGuard::enter(self)?;
         let registries = self.walk();
         let failures = &self.inner.failures;
 
@@ -169,14 +174,23 @@ impl MetricsRegistry {
         let mut families = merge(&registries, failures);
 
         let mut texts = Vec::new();
+        let mut taken: Option<TakenNames> = None;
         for registry in &registries {
             let callbacks = lock(&registry.inner.expfmt_callbacks).clone();
             for callback in callbacks {
-                match run_guarded(|| callback()) {
+                let checked = run_guarded(|| callback()).and_then(|text| {
+                    let taken = taken.get_or_insert_with(|| {
+                        let mut taken = TakenNames::from_families(&families);
+                        taken.insert_family(SCRAPE_FAILURES, "counter");
+                        taken
+                    });
+                    taken.accept(&text).map(|()| text)
+                });
+                match checked {
                     Ok(text) => texts.push(text),
                     Err(message) => {
                         failures.record(Failure::TextCallback);
-                        tracing::warn!(error = %message, "exposition text callback failed; skipped it");
+                        tracing::warn!(error = %message, "exposition text callback failed or printed unusable text; skipped it");
                     }
                 }
             }
@@ -202,6 +216,35 @@ impl MetricsRegistry {
             }
         }
         Ok(page)
+    }
+}
+
+thread_local! {
+    /// The registries whose combined scrape is running on this thread.
+    static SCRAPING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a registry's scrape as running on this thread, refusing a nested scrape of the same
+/// registry (a callback scraping the page it is part of would recurse without end).
+struct ScrapeGuard(usize);
+
+impl ScrapeGuard {
+    fn enter(registry: &MetricsRegistry) -> Result<Self, Error> {
+        let id = Arc::as_ptr(&registry.inner) as usize;
+        SCRAPING.with(|running| {
+            let mut running = running.borrow_mut();
+            if running.contains(&id) {
+                return Err(Error::ReentrantScrape);
+            }
+            running.push(id);
+            Ok(Self(id))
+        })
+    }
+}
+
+impl Drop for ScrapeGuard {
+    fn drop(&mut self) {
+        SCRAPING.with(|running| running.borrow_mut().retain(|&id| id != self.0));
     }
 }
 

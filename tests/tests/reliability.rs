@@ -1,0 +1,2373 @@
+//! Reliability: concurrent writers and scrapers, hostile values, bad input at run time, failing
+//! parts, and properties of the name rules and the encoder.
+//!
+//! Every page is read back with a strict exposition-format parser (shared with the fuzz targets)
+//! and, where `promtool` is on `PATH`, checked by `promtool check metrics`. The figures quoted in
+//! `RELIABILITY.md` are printed with `eprintln!`: run with `-- --nocapture` to see them.
+
+#[path = "../fuzz/src/expfmt.rs"]
+mod expfmt;
+#[path = "../fuzz/src/names_model.rs"]
+mod names_model;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Once, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use engine_gauges::names::{
+    is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
+};
+use engine_gauges::prometheus::{
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec,
+};
+use engine_gauges::{
+    COMPONENT_PREFIX, Component, ComponentGauges, ComponentSnapshot, EngineConfig, EngineMetrics,
+    Error, LifecycleGauges, MAX_RANK_SPAN, MetricKind, MetricsHierarchy, MetricsRegistry,
+    MetricsRoot, MetricsServer, SCRAPE_FAILURES, create_metric, create_metric_with_prefix, labels,
+};
+use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob};
+use expfmt::Page;
+use proptest::prelude::*;
+
+// ====================================================================================== helpers
+
+/// Scrapes `registry` and parses the page strictly; a page that does not parse fails the test.
+fn scrape(registry: &MetricsRegistry) -> (String, Page) {
+    let text = registry
+        .prometheus_expfmt_combined()
+        .unwrap_or_else(|error| panic!("the scrape failed: {error}"));
+    let page = parse(&text);
+    (text, page)
+}
+
+fn parse(text: &str) -> Page {
+    expfmt::parse(text).unwrap_or_else(|error| panic!("{error}\n--- page\n{}", shorten(text)))
+}
+
+fn shorten(text: &str) -> String {
+    if text.len() <= 4000 {
+        return text.to_owned();
+    }
+    let mut end = 4000;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
+/// `promtool check metrics` on `page`, when promtool is on `PATH` (the harness prints why a test
+/// skips it, and fails instead when `ENGINE_GAUGES_REQUIRE_PROMETHEUS=1`).
+fn promtool_check(page: &str) {
+    if let Some(promtool) = prom::promtool() {
+        prom::promtool_check_metrics(&promtool, page).unwrap_or_else(|findings| {
+            panic!("{}", shorten(&findings));
+        });
+    }
+}
+
+/// Panics caused on purpose carry this marker; the panic hook installed by [`quiet_panics`] does
+/// not print them, so that hundreds of injected panics do not bury real failures.
+const ON_PURPOSE: &str = "[injected fault]";
+
+fn quiet_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or_default();
+            if !message.contains(ON_PURPOSE) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `body` on a thread of its own and fails the test (instead of hanging it) when it has not
+/// finished after `limit`. `progress` is shown in the failure, to tell a deadlock from slowness.
+fn with_watchdog<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    progress: Arc<Progress>,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name(format!("{what} (watched)"))
+        .spawn(move || {
+            let value = body();
+            let _ = done.send(());
+            value
+        })
+        .expect("spawn the watched thread");
+    match finished.recv_timeout(limit) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Ok(value) => value,
+            Err(payload) => std::panic::resume_unwind(payload),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+            "watchdog: `{what}` did not finish within {limit:?} (deadlock or livelock?); \
+             progress so far: {progress}"
+        ),
+    }
+}
+
+/// Counters a watched scenario keeps up to date, shown when the watchdog fires.
+#[derive(Debug, Default)]
+struct Progress {
+    updates: AtomicU64,
+    scrapes: AtomicU64,
+    levels: AtomicU64,
+}
+
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} updates, {} scrapes, {} levels created",
+            self.updates.load(Ordering::Relaxed),
+            self.scrapes.load(Ordering::Relaxed),
+            self.levels.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// A bare level over a given registry: no labels at all.
+struct Bare(MetricsRegistry);
+
+impl MetricsHierarchy for Bare {
+    fn basename(&self) -> String {
+        String::new()
+    }
+    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
+        Vec::new()
+    }
+    fn get_metrics_registry(&self) -> &MetricsRegistry {
+        &self.0
+    }
+}
+
+/// A user hierarchy level named `name` under `[root, parents..]`, over a given registry: the
+/// positional rule gives it labels from its name and its parents' names.
+struct Named {
+    registry: MetricsRegistry,
+    name: String,
+    parents: Vec<Named>,
+}
+
+impl Named {
+    fn new(registry: MetricsRegistry, name: &str, parents: &[&str]) -> Self {
+        Self {
+            registry,
+            name: name.to_owned(),
+            parents: parents
+                .iter()
+                .map(|p| Self::new(MetricsRegistry::new(), p, &[]))
+                .collect(),
+        }
+    }
+}
+
+impl MetricsHierarchy for Named {
+    fn basename(&self) -> String {
+        self.name.clone()
+    }
+    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
+        self.parents
+            .iter()
+            .map(|p| p as &dyn MetricsHierarchy)
+            .collect()
+    }
+    fn get_metrics_registry(&self) -> &MetricsRegistry {
+        &self.registry
+    }
+}
+
+/// The values a scrape-failure counter shows on `page`, by kind.
+fn failures(page: &Page) -> BTreeMap<String, f64> {
+    page.samples(SCRAPE_FAILURES)
+        .map(|s| (s.label("kind").unwrap_or_default().to_owned(), s.value))
+        .collect()
+}
+
+// ================================================================================ 1. load
+
+/// Writer threads, each owning its series and all hammering shared ones.
+const WRITERS: usize = 8;
+/// Threads scraping the root's combined page without pause.
+const SCRAPERS: usize = 2;
+/// How long the writers and scrapers run.
+const LOAD: Duration = Duration::from_secs(2);
+/// The watchdog's limit for the whole scenario.
+const WATCHDOG: Duration = Duration::from_secs(30);
+/// A writer stops after this many iterations even if the time is not up.
+const MAX_ITERATIONS: u64 = 50_000_000;
+/// Metric writes per writer iteration (see `writer_iteration`).
+const WRITES_PER_ITERATION: u64 = 16;
+/// The declared rank every writer hammers (writer `w` owns declared rank `w`).
+const SHARED_RANK: u32 = WRITERS as u32;
+/// Writer `w` also owns the undeclared rank `UNDECLARED + w`.
+const UNDECLARED: u32 = 1000;
+/// Levels the churn thread creates under the namespace while the load runs.
+const CHURN_LEVELS: u64 = 64;
+
+/// Everything the writers write to.
+struct LoadTarget {
+    gauges: ComponentGauges,
+    own: Vec<Gauge>,
+    progress: IntGaugeVec,
+    progress_labels: Vec<String>,
+    shared: Gauge,
+    updates: IntCounter,
+    float_updates: Counter,
+    per_writer: IntCounterVec,
+    inflight: Gauge,
+    latency: Histogram,
+}
+
+/// The value writer `w` writes to the shared series in iteration `i`: exact in an `f64` and in an
+/// `i64`, and unique to the writer and the iteration.
+fn stamp(writer: usize, iteration: u64) -> u64 {
+    ((writer as u64) << 40) | iteration
+}
+
+fn usage_of(iteration: u64) -> f32 {
+    (iteration % 1000) as f32 / 1000.0
+}
+
+fn hit_rate_of(iteration: u64) -> f32 {
+    (iteration % 100) as f32 / 100.0
+}
+
+/// One writer iteration: [`WRITES_PER_ITERATION`] metric writes.
+fn writer_iteration(t: &LoadTarget, w: usize, i: u64, writer_label: &str) {
+    for rank in [w as u32, UNDECLARED + w as u32] {
+        // Three gauge writes each: total blocks, cache usage, hit rate.
+        t.gauges.update(&ComponentSnapshot {
+            kv_used_blocks: i,
+            kv_total_blocks: i,
+            gpu_cache_usage: usage_of(i),
+            kv_cache_hit_rate: Some(hit_rate_of(i)),
+            dp_rank: rank,
+        });
+    }
+    t.own[w].set(i as f64);
+    t.progress
+        .with_label_values(&[t.progress_labels[w].as_str()])
+        .set(i as i64);
+    let s = stamp(w, i);
+    t.shared.set(s as f64);
+    t.gauges.total_blocks.rank(SHARED_RANK).set(s as i64);
+    t.updates.inc();
+    t.float_updates.inc();
+    t.per_writer.with_label_values(&[writer_label]).inc();
+    t.inflight.inc();
+    t.latency.observe((i % 10) as f64 / 10.0);
+    t.inflight.dec();
+}
+
+/// What a scraper saw.
+#[derive(Debug, Default)]
+struct ScraperReport {
+    scrapes: u64,
+    bytes: u64,
+    max_latency: Duration,
+    total_latency: Duration,
+}
+
+/// Checks one page seen during the load: the invariants that hold at any instant.
+fn check_page_under_load(page: &Page, last: &mut HashMap<String, f64>, text: &str) {
+    let fail = |why: String| -> ! { panic!("{why}\n--- page\n{}", shorten(text)) };
+    // Monotonic series: every writer's owned series only go up, and so do the counters.
+    let mut monotonic: Vec<(String, f64)> = Vec::new();
+    for w in 0..WRITERS {
+        let rank = w.to_string();
+        let undeclared = (UNDECLARED + w as u32).to_string();
+        let declared = page
+            .value_where("dynamo_component_total_blocks", "dp_rank", &rank)
+            .unwrap_or_else(|| fail(format!("declared rank {rank} is missing")));
+        monotonic.push((format!("total_blocks/{rank}"), declared));
+        if let Some(v) = page.value_where("dynamo_component_total_blocks", "dp_rank", &undeclared) {
+            monotonic.push((format!("total_blocks/{undeclared}"), v));
+        } else if last.contains_key(&format!("total_blocks/{undeclared}")) {
+            fail(format!("undeclared rank {undeclared} vanished"));
+        }
+        let own = page
+            .value_where("dynamo_component_writer_last_iteration", "writer", &rank)
+            .unwrap_or_else(|| fail(format!("writer {w}'s own gauge is missing")));
+        monotonic.push((format!("own/{w}"), own));
+    }
+    for counter in [
+        "dynamo_component_updates_total",
+        "dynamo_component_float_updates_total",
+        "dynamo_component_op_duration_seconds_count",
+    ] {
+        let v = page
+            .samples(counter)
+            .next()
+            .unwrap_or_else(|| fail(format!("{counter} is missing")))
+            .value;
+        monotonic.push((counter.to_owned(), v));
+    }
+    for (key, value) in monotonic {
+        let previous = last.insert(key.clone(), value).unwrap_or(f64::MIN);
+        if value < previous {
+            fail(format!("{key} went back from {previous} to {value}"));
+        }
+    }
+    // At most one increment in flight per writer, and never a fraction.
+    let inflight = page
+        .samples("dynamo_component_inflight")
+        .next()
+        .map_or(f64::NAN, |s| s.value);
+    if !(0.0..=WRITERS as f64).contains(&inflight) || inflight.fract() != 0.0 {
+        fail(format!("inflight is {inflight}"));
+    }
+    // A histogram snapshot is consistent: `_count` equals the `+Inf` bucket, buckets grow.
+    let buckets: Vec<f64> = page
+        .samples("dynamo_component_op_duration_seconds_bucket")
+        .map(|s| s.value)
+        .collect();
+    let count = page
+        .samples("dynamo_component_op_duration_seconds_count")
+        .next()
+        .map_or(f64::NAN, |s| s.value);
+    if buckets.windows(2).any(|b| b[0] > b[1]) || buckets.last() != Some(&count) {
+        fail(format!(
+            "inconsistent histogram: {buckets:?}, count {count}"
+        ));
+    }
+}
+
+fn run_concurrent_load(progress: Arc<Progress>) -> String {
+    let root = MetricsRoot::with_connection_id(0x5eed);
+    let ns = root.namespace("dynamo").expect("namespace");
+    let component = ns.component("backend").expect("component");
+    let endpoint = component.endpoint("generate").expect("endpoint");
+    let config = EngineConfig {
+        model: "Qwen/Qwen3-0.6B".into(),
+        served_model_name: Some("qwen3".into()),
+        data_parallel_size: Some(WRITERS as u32 + 1),
+        ..Default::default()
+    };
+    let metrics = EngineMetrics::with_engine_config(endpoint.clone(), &config);
+    let gauges = ComponentGauges::new(&metrics, &config.dp_ranks()).expect("component gauges");
+    let _lifecycle = LifecycleGauges::new(&metrics, 1.25).expect("lifecycle gauges");
+    let own = (0..WRITERS)
+        .map(|w| {
+            create_metric(
+                &endpoint,
+                "writer_last_iteration",
+                "The last iteration each writer finished.",
+                &[("writer", &w.to_string())],
+                None,
+                None,
+            )
+            .expect("own gauge")
+        })
+        .collect();
+    let target = Arc::new(LoadTarget {
+        gauges,
+        own,
+        progress: create_metric(
+            &component,
+            "writer_progress",
+            "Each writer's iteration, under a hostile label value.",
+            &[],
+            None,
+            Some(&["writer"]),
+        )
+        .expect("progress"),
+        progress_labels: (0..WRITERS)
+            .map(|w| format!("w{w} \"quoted\" back\\slash\nnew line\ttab 日本"))
+            .collect(),
+        shared: create_metric(
+            &endpoint,
+            "shared_last_write",
+            "The stamp of the last write, by any writer.",
+            &[],
+            None,
+            None,
+        )
+        .expect("shared"),
+        updates: create_metric(
+            &endpoint,
+            "updates_total",
+            "Writer iterations.",
+            &[],
+            None,
+            None,
+        )
+        .expect("updates"),
+        float_updates: create_metric(
+            &ns,
+            "float_updates_total",
+            "Writer iterations, counted in a float counter.",
+            &[],
+            None,
+            None,
+        )
+        .expect("float updates"),
+        per_writer: create_metric(
+            &component,
+            "writer_updates_total",
+            "Writer iterations, by writer.",
+            &[],
+            None,
+            Some(&["writer"]),
+        )
+        .expect("per writer"),
+        inflight: create_metric(
+            &endpoint,
+            "inflight",
+            "Writers between their inc and dec.",
+            &[],
+            None,
+            None,
+        )
+        .expect("inflight"),
+        latency: create_metric(
+            &endpoint,
+            "op_duration_seconds",
+            "A histogram every writer observes into.",
+            &[],
+            Some(vec![0.1, 0.5, 1.0]),
+            None,
+        )
+        .expect("latency"),
+    });
+    let callback_runs: IntCounter = create_metric(
+        &endpoint,
+        "update_callback_runs_total",
+        "Runs of the endpoint's update callback.",
+        &[],
+        None,
+        None,
+    )
+    .expect("callback runs");
+    let runs = callback_runs.clone();
+    endpoint.registry().add_update_callback(Arc::new(move || {
+        runs.inc();
+        Ok(())
+    }));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(WRITERS + SCRAPERS + 2));
+
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (target, stop, start, progress) = (
+                Arc::clone(&target),
+                Arc::clone(&stop),
+                Arc::clone(&start),
+                Arc::clone(&progress),
+            );
+            thread::spawn(move || {
+                let label = w.to_string();
+                start.wait();
+                let mut i = 0;
+                let mut slowest = Duration::ZERO;
+                let mut slow = 0u64;
+                while !stop.load(Ordering::Relaxed) && i < MAX_ITERATIONS {
+                    i += 1;
+                    let began = Instant::now();
+                    writer_iteration(&target, w, i, &label);
+                    let took = began.elapsed();
+                    slowest = slowest.max(took);
+                    slow += u64::from(took > Duration::from_millis(1));
+                    if i % 1024 == 0 {
+                        progress
+                            .updates
+                            .fetch_add(1024 * WRITES_PER_ITERATION, Ordering::Relaxed);
+                    }
+                }
+                (i, slowest, slow)
+            })
+        })
+        .collect();
+
+    let scrapers: Vec<_> = (0..SCRAPERS)
+        .map(|_| {
+            let (registry, stop, start, progress) = (
+                root.registry().clone(),
+                Arc::clone(&stop),
+                Arc::clone(&start),
+                Arc::clone(&progress),
+            );
+            thread::spawn(move || {
+                let mut report = ScraperReport::default();
+                let mut last = HashMap::new();
+                start.wait();
+                while !stop.load(Ordering::Relaxed) {
+                    let began = Instant::now();
+                    let text = registry
+                        .prometheus_expfmt_combined()
+                        .unwrap_or_else(|error| panic!("a scrape under load failed: {error}"));
+                    let took = began.elapsed();
+                    let page = parse(&text);
+                    check_page_under_load(&page, &mut last, &text);
+                    report.scrapes += 1;
+                    report.bytes += text.len() as u64;
+                    report.max_latency = report.max_latency.max(took);
+                    report.total_latency += took;
+                    progress.scrapes.fetch_add(1, Ordering::Relaxed);
+                }
+                report
+            })
+        })
+        .collect();
+
+    // Levels (each with a gauge) appear under the namespace while it is being scraped.
+    let churn = {
+        let (ns, stop, start, progress) = (
+            ns.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&start),
+            Arc::clone(&progress),
+        );
+        thread::spawn(move || {
+            start.wait();
+            let mut created = 0;
+            while !stop.load(Ordering::Relaxed) && created < CHURN_LEVELS {
+                let level = ns
+                    .component(&format!("churn-{created}"))
+                    .and_then(|c| c.endpoint("generate"))
+                    .expect("churn level");
+                let gauge: IntGauge = create_metric(
+                    &level,
+                    "churn_level",
+                    "A gauge on a level created during the load.",
+                    &[],
+                    None,
+                    None,
+                )
+                .expect("churn gauge");
+                gauge.set(created as i64);
+                created += 1;
+                progress.levels.fetch_add(1, Ordering::Relaxed);
+                thread::sleep(Duration::from_millis(10));
+            }
+            created
+        })
+    };
+
+    start.wait();
+    let began = Instant::now();
+    thread::sleep(LOAD);
+    stop.store(true, Ordering::Relaxed);
+    let writer_results: Vec<(u64, Duration, u64)> = writers
+        .into_iter()
+        .map(|w| w.join().expect("a writer panicked"))
+        .collect();
+    let iterations: Vec<u64> = writer_results.iter().map(|r| r.0).collect();
+    let slowest_iteration = writer_results.iter().map(|r| r.1).max().unwrap_or_default();
+    let slow_iterations: u64 = writer_results.iter().map(|r| r.2).sum();
+    let reports: Vec<ScraperReport> = scrapers
+        .into_iter()
+        .map(|s| s.join().expect("a scraper panicked"))
+        .collect();
+    let levels = churn.join().expect("the churn thread panicked");
+    let seconds = began.elapsed().as_secs_f64();
+
+    // After the writers stop: every owned series shows its final value, the shared ones show one
+    // of the values written last, counters show every increment.
+    let (text, page) = scrape(root.registry());
+    let expect = |name: &str, label: &str, value: &str, want: f64| {
+        let got = page.value_where(name, label, value);
+        assert_eq!(got, Some(want), "{name}{{{label}={value:?}}}");
+    };
+    for (w, &i) in iterations.iter().enumerate() {
+        assert!(i > 0, "writer {w} never ran");
+        for rank in [w as u32, UNDECLARED + w as u32] {
+            let rank = rank.to_string();
+            expect("dynamo_component_total_blocks", "dp_rank", &rank, i as f64);
+            expect(
+                "dynamo_component_gpu_cache_usage_percent",
+                "dp_rank",
+                &rank,
+                f64::from(usage_of(i)),
+            );
+            expect(
+                "dynamo_component_kv_cache_hit_rate",
+                "dp_rank",
+                &rank,
+                f64::from(hit_rate_of(i)),
+            );
+        }
+        expect(
+            "dynamo_component_writer_last_iteration",
+            "writer",
+            &w.to_string(),
+            i as f64,
+        );
+        expect(
+            "dynamo_component_writer_progress",
+            "writer",
+            &target.progress_labels[w],
+            i as f64,
+        );
+        expect(
+            "dynamo_component_writer_updates_total",
+            "writer",
+            &w.to_string(),
+            i as f64,
+        );
+    }
+    let last_stamps: Vec<f64> = iterations
+        .iter()
+        .enumerate()
+        .map(|(w, &i)| stamp(w, i) as f64)
+        .collect();
+    let shared = page
+        .samples("dynamo_component_shared_last_write")
+        .next()
+        .expect("shared gauge")
+        .value;
+    assert!(
+        last_stamps.contains(&shared),
+        "the shared gauge shows {shared}, not one of the last writes {last_stamps:?}"
+    );
+    let shared_rank = page
+        .value_where(
+            "dynamo_component_total_blocks",
+            "dp_rank",
+            &SHARED_RANK.to_string(),
+        )
+        .expect("shared rank");
+    assert!(
+        last_stamps.contains(&shared_rank),
+        "the shared rank shows {shared_rank}, not one of the last writes {last_stamps:?}"
+    );
+    let total: u64 = iterations.iter().sum();
+    let single = |name: &str| page.samples(name).next().map(|s| s.value);
+    assert_eq!(single("dynamo_component_updates_total"), Some(total as f64));
+    assert_eq!(
+        single("dynamo_component_float_updates_total"),
+        Some(total as f64)
+    );
+    assert_eq!(
+        single("dynamo_component_op_duration_seconds_count"),
+        Some(total as f64)
+    );
+    assert_eq!(single("dynamo_component_inflight"), Some(0.0));
+    let scrapes: u64 = reports.iter().map(|r| r.scrapes).sum();
+    assert!(
+        reports.iter().all(|r| r.scrapes > 0),
+        "a scraper never finished a scrape"
+    );
+    assert_eq!(
+        single("dynamo_component_update_callback_runs_total"),
+        Some((scrapes + 1) as f64),
+        "the update callback missed a scrape"
+    );
+    assert_eq!(
+        page.samples("dynamo_component_churn_level").count() as u64,
+        levels
+    );
+    assert!(
+        failures(&page).is_empty(),
+        "the load met scrape failures: {:?}",
+        failures(&page)
+    );
+    promtool_check(&text);
+
+    let max_latency = reports
+        .iter()
+        .map(|r| r.max_latency)
+        .max()
+        .unwrap_or_default();
+    let mean_latency = reports.iter().map(|r| r.total_latency).sum::<Duration>() / scrapes as u32;
+    let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
+    format!(
+        "concurrent load: {WRITERS} writers + {SCRAPERS} scrapers + 1 level-creating thread for \
+         {seconds:.2} s: {total} writer iterations = {writes} metric writes ({rate:.1} M writes/s), \
+         {scrapes} scrapes ({scrape_rate:.0}/s, {mb:.1} MB parsed, mean {mean:.2?}, max \
+         {max_latency:.2?}), {levels} levels created; slowest writer iteration \
+         {slowest_iteration:.2?}, {slow_iterations} iterations over 1 ms; final page: {series} \
+         samples; lost: 0 updates, 0 increments, 0 observations, 0 scrapes",
+        writes = total * WRITES_PER_ITERATION,
+        rate = (total * WRITES_PER_ITERATION) as f64 / seconds / 1e6,
+        scrape_rate = scrapes as f64 / seconds,
+        mb = bytes as f64 / 1e6,
+        mean = mean_latency,
+        series = page.sample_count(),
+    )
+}
+
+#[test]
+fn concurrent_writers_and_scrapers_lose_nothing() {
+    let progress = Arc::new(Progress::default());
+    let watched = Arc::clone(&progress);
+    let figures = with_watchdog("concurrent load", WATCHDOG, progress, move || {
+        run_concurrent_load(watched)
+    });
+    eprintln!("{figures}");
+}
+
+/// Registering the same gauge set from many threads at once: exactly one wins.
+#[test]
+fn concurrent_registrations_of_one_gauge_set_let_exactly_one_win() {
+    let progress = Arc::new(Progress::default());
+    with_watchdog("concurrent registration", WATCHDOG, progress, || {
+        let endpoint = MetricsRoot::with_connection_id(7)
+            .namespace("dynamo")
+            .and_then(|ns| ns.component("backend"))
+            .and_then(|c| c.endpoint("generate"))
+            .expect("endpoint");
+        let metrics = Arc::new(EngineMetrics::with_engine_config(
+            endpoint,
+            &EngineConfig {
+                model: "m".into(),
+                ..Default::default()
+            },
+        ));
+        let start = Arc::new(Barrier::new(WRITERS));
+        let threads: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (metrics, start) = (Arc::clone(&metrics), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    ComponentGauges::new(&metrics, &[0, 1])
+                        .inspect(|g| g.total_blocks.rank(1).set(42))
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = threads
+            .into_iter()
+            .map(|t| t.join().expect("a registering thread panicked"))
+            .collect();
+        let winners = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(winners, 1, "{outcomes:?}");
+        for outcome in &outcomes {
+            if let Err(error) = outcome {
+                assert!(
+                    matches!(
+                        error,
+                        Error::AlreadyRegistered { .. } | Error::Registration { .. }
+                    ),
+                    "{error:?}"
+                );
+            }
+        }
+        let (_, page) = scrape(metrics.registry());
+        assert_eq!(
+            page.samples("dynamo_component_total_blocks").count(),
+            2,
+            "{page:?}"
+        );
+        assert_eq!(
+            page.value_where("dynamo_component_total_blocks", "dp_rank", "1"),
+            Some(42.0)
+        );
+        assert_eq!(page.families.len(), 2, "{page:?}");
+    });
+}
+
+// ======================================================================= 2. hostile values
+
+const KIB_64: usize = 64 * 1024;
+
+/// 64 KiB (at least) of text mixing every character that needs care.
+fn text_64k() -> String {
+    let unit = "a\"b\\c\nd\te 日本 🦀 ";
+    let mut text = String::with_capacity(KIB_64 + unit.len());
+    while text.len() < KIB_64 {
+        text.push_str(unit);
+    }
+    text
+}
+
+/// Label values that need escaping, or look like syntax, or are unusual.
+fn hostile_values() -> Vec<String> {
+    let mut values: Vec<String> = [
+        "\"",
+        "\\",
+        "\n",
+        "\t",
+        "\r",
+        "a\"b\\c\nd\te",
+        "\\n",
+        "\\\"",
+        "ends with a backslash \\",
+        "\"\"\"",
+        "\n\n",
+        "Qwen/Qwen3-0.6B",
+        "日本語のモデル",
+        "émoji 🦀 ✓ Ω",
+        "\u{0}nul",
+        "\u{7f}\u{1b}[31mred",
+        "\u{feff}bom \u{2028} separators \u{2029}",
+        "x{a=\"b\"} 1",
+        "# HELP x y",
+        "x 1\ny 2",
+        " leading and trailing ",
+        "",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    values.push(text_64k());
+    values
+}
+
+#[test]
+fn hostile_label_values_round_trip_through_the_page() {
+    let endpoint = MetricsRoot::with_connection_id(0xbad)
+        .namespace("dynamo")
+        .and_then(|ns| ns.component("backend"))
+        .and_then(|c| c.endpoint("generate"))
+        .expect("endpoint");
+    let values = hostile_values();
+    // Variable label values, two labels per series.
+    let vec: GaugeVec = create_metric(
+        &endpoint,
+        "hostile_labels",
+        "A gauge per hostile label value.",
+        &[],
+        None,
+        Some(&["index", "value"]),
+    )
+    .expect("vec");
+    for (index, value) in values.iter().enumerate() {
+        vec.with_label_values(&[index.to_string().as_str(), value])
+            .set(index as f64);
+    }
+    // Caller const label values are passed through untouched.
+    for (index, value) in values.iter().enumerate() {
+        let g: Gauge = create_metric(
+            &endpoint,
+            "hostile_const_labels",
+            "A gauge per hostile const label value.",
+            &[("index", &index.to_string()), ("value", value)],
+            None,
+            None,
+        )
+        .expect("const gauge");
+        g.set(index as f64);
+    }
+    // Help texts are escaped too (`\` and line feed).
+    let help = "Help with \"quotes\", a back\\slash, a\nline feed, a\ttab and 日本語.";
+    let h: IntGauge = create_metric(&endpoint, "hostile_help", help, &[], None, None).unwrap();
+    h.set(1);
+
+    let (text, page) = scrape(endpoint.registry());
+    for family in [
+        "dynamo_component_hostile_labels",
+        "dynamo_component_hostile_const_labels",
+    ] {
+        let samples: Vec<_> = page.samples(family).collect();
+        assert_eq!(samples.len(), values.len(), "{family}");
+        for sample in samples {
+            let index: usize = sample.label("index").unwrap().parse().unwrap();
+            assert_eq!(
+                sample.label("value"),
+                Some(values[index].as_str()),
+                "{family}: value {index} did not round-trip"
+            );
+            assert_eq!(sample.value, index as f64);
+            assert_eq!(sample.label("dynamo_endpoint"), Some("generate"));
+            assert_eq!(sample.label("worker_id"), Some("bad"));
+        }
+    }
+    assert_eq!(
+        page.family("dynamo_component_hostile_help")
+            .and_then(|f| f.help.as_deref()),
+        Some(help)
+    );
+    // No raw line feed or unescaped quote inside any label value: every line is one sample or
+    // one comment (the strict parse above would have failed otherwise).
+    assert_eq!(
+        text.lines().count(),
+        3 * 2 + 2 * values.len() + 1,
+        "one line per HELP, TYPE and sample"
+    );
+    promtool_check(&text);
+    eprintln!(
+        "hostile label values: {} values (largest {} bytes) as variable and const labels, and a \
+         hostile help text: page of {} bytes parsed back exactly{}",
+        values.len(),
+        values.iter().map(String::len).max().unwrap_or(0),
+        text.len(),
+        if prom::promtool().is_some() {
+            ", promtool passed"
+        } else {
+            ""
+        }
+    );
+}
+
+/// Model and served names become `model` / `model_name` label values untouched (an empty one
+/// gives no label; an empty served name falls back to the model).
+#[test]
+fn hostile_model_and_served_names_round_trip() {
+    let root = MetricsRoot::with_connection_id(0x1);
+    let component = root
+        .namespace("dynamo")
+        .and_then(|ns| ns.component("backend"))
+        .expect("component");
+    let values = hostile_values();
+    let mut expected = Vec::new();
+    let mut keep = Vec::new();
+    for (index, model) in values.iter().enumerate() {
+        let served = match index % 4 {
+            0 => None,
+            1 => Some(String::new()),
+            _ => Some(values[(index + 1) % values.len()].clone()),
+        };
+        let endpoint = component.endpoint(&format!("e{index}")).expect("endpoint");
+        let config = EngineConfig {
+            model: model.clone(),
+            served_model_name: served.clone(),
+            ..Default::default()
+        };
+        let metrics = EngineMetrics::with_engine_config(endpoint, &config);
+        keep.push(LifecycleGauges::new(&metrics, index as f64).expect("lifecycle"));
+        let gauges = ComponentGauges::new(&metrics, &[0]).expect("component gauges");
+        gauges.update(&ComponentSnapshot {
+            kv_total_blocks: index as u64,
+            dp_rank: 0,
+            ..Default::default()
+        });
+        let model_label = (!model.is_empty()).then(|| model.clone());
+        let model_name = served
+            .filter(|s| !s.is_empty())
+            .or_else(|| model_label.clone());
+        expected.push((format!("e{index}"), model_label, model_name));
+    }
+    let (text, page) = scrape(root.registry());
+    for family in [
+        "dynamo_component_model_load_time_seconds",
+        "dynamo_component_total_blocks",
+    ] {
+        for (index, (endpoint, model, model_name)) in expected.iter().enumerate() {
+            let sample = page
+                .samples(family)
+                .find(|s| s.label("dynamo_endpoint") == Some(endpoint))
+                .unwrap_or_else(|| panic!("{family} of {endpoint} is missing"));
+            assert_eq!(
+                sample.label("model"),
+                model.as_deref(),
+                "{family} {endpoint}"
+            );
+            assert_eq!(
+                sample.label("model_name"),
+                model_name.as_deref(),
+                "{family} {endpoint}"
+            );
+            assert_eq!(sample.value, index as f64);
+        }
+    }
+    promtool_check(&text);
+}
+
+/// Hierarchy names become label values through sanitizing (the documented rule), and a name with
+/// nothing left after sanitizing is refused when its level is created.
+#[test]
+fn hierarchy_names_are_sanitized_and_unusable_ones_refused() {
+    let long = "a-".repeat(KIB_64 / 2);
+    let sanitized_long = "a_".repeat(KIB_64 / 2);
+    let accepted: Vec<(&str, &str)> = vec![
+        ("my-ns", "my_ns"),
+        ("a\"b", "a_b"),
+        ("a\\b", "a_b"),
+        ("line\nbreak", "line_break"),
+        ("tab\there", "tab_here"),
+        ("Qwen/Qwen3-0.6B", "Qwen_Qwen3_0_6B"),
+        ("9lives", "_9lives"),
+        ("@@123", "_123"),
+        ("__init__", "init__"),
+        ("___x", "_x"),
+        ("日x", "_x"),
+        // Two non-ASCII characters make a leading `__`, which is stripped.
+        ("日本x", "x"),
+        ("x日本", "x__"),
+        ("a:b", "a_b"),
+        ("_", "_"),
+        (&long, &sanitized_long),
+    ];
+    let refused = [
+        "",
+        "\"",
+        "\\",
+        "\n",
+        "\t",
+        " ",
+        "日本語",
+        "__",
+        "____",
+        "-",
+        "\"\\\n\t",
+        "🦀",
+    ];
+
+    let root = MetricsRoot::with_connection_id(0xcafe);
+    for (raw, want) in &accepted {
+        assert_eq!(names_model::level_label_value(raw).as_deref(), Some(*want));
+        let ns = root.namespace(raw).expect("namespace");
+        let component = ns.component(raw).expect("component");
+        let endpoint = component.endpoint(raw).expect("endpoint");
+        let nested = ns.namespace("inner").expect("nested namespace");
+        for (level, registry) in [
+            (&endpoint as &dyn MetricsHierarchy, endpoint.registry()),
+            (&nested as &dyn MetricsHierarchy, nested.registry()),
+        ] {
+            let g: Gauge =
+                create_metric(level, "named_level", "A gauge.", &[], None, None).expect("gauge");
+            g.set(1.0);
+            let (text, page) = scrape(registry);
+            let sample = page
+                .samples("dynamo_component_named_level")
+                .next()
+                .unwrap_or_else(|| panic!("{text}"));
+            if registry.same_registry(endpoint.registry()) {
+                assert_eq!(sample.label(labels::NAMESPACE), Some(*want));
+                assert_eq!(sample.label(labels::COMPONENT), Some(*want));
+                assert_eq!(sample.label(labels::ENDPOINT), Some(*want));
+            } else {
+                // A nested namespace's label is its whole path, joined with `.`, sanitized.
+                let path = format!("{raw}.inner");
+                assert_eq!(
+                    sample.label(labels::NAMESPACE),
+                    names_model::level_label_value(&path).as_deref()
+                );
+            }
+        }
+    }
+    let (before, _) = scrape(root.registry());
+    let ns = root.namespace("ok").expect("namespace");
+    let component = ns.component("ok").expect("component");
+    for raw in refused {
+        assert_eq!(names_model::level_label_value(raw), None, "{raw:?}");
+        for (level, result) in [
+            ("namespace", root.namespace(raw).map(drop)),
+            ("namespace", ns.namespace(raw).map(drop)),
+            ("component", ns.component(raw).map(drop)),
+            ("endpoint", component.endpoint(raw).map(drop)),
+        ] {
+            match result {
+                Err(Error::InvalidLevelName {
+                    level: got, name, ..
+                }) => {
+                    assert_eq!(got, level);
+                    assert_eq!(name, raw);
+                }
+                other => panic!("{level} {raw:?}: {other:?}"),
+            }
+        }
+    }
+    let (after, _) = scrape(root.registry());
+    assert_eq!(before, after, "a refused level changed the page");
+    promtool_check(&after);
+}
+
+/// Two level names that sanitize alike give identical series: the combined page keeps the first
+/// (it stays valid: no series twice) and the sibling's value is not shown.
+#[test]
+fn levels_whose_names_sanitize_alike_keep_the_page_valid() {
+    let root = MetricsRoot::new();
+    let ns = root.namespace("dynamo").unwrap();
+    let dashed = ns.component("my-comp").unwrap();
+    let dotted = ns.component("my.comp").unwrap();
+    assert!(!dashed.registry().same_registry(dotted.registry()));
+    for (level, value) in [(&dashed, 1.0), (&dotted, 2.0)] {
+        let g: Gauge = create_metric(level, "g", "A gauge.", &[], None, None).unwrap();
+        g.set(value);
+    }
+    let (text, page) = scrape(root.registry());
+    let samples: Vec<_> = page.samples("dynamo_component_g").collect();
+    assert_eq!(samples.len(), 1, "{text}");
+    assert_eq!(samples[0].value, 1.0, "the first level linked wins");
+    promtool_check(&text);
+}
+
+/// NaN and the infinities print as `NaN`, `inf` and `-inf`; Go's `ParseFloat` (Prometheus,
+/// promtool) reads those back to the same value, and so does the strict parser. Finite values
+/// print in Rust's shortest round-trip form and come back bit for bit.
+#[test]
+fn special_float_values_round_trip() {
+    let cases: Vec<(&str, f64)> = vec![
+        ("nan", f64::NAN),
+        ("pos_inf", f64::INFINITY),
+        ("neg_inf", f64::NEG_INFINITY),
+        ("zero", 0.0),
+        ("neg_zero", -0.0),
+        ("max", f64::MAX),
+        ("min", f64::MIN),
+        ("min_positive", f64::MIN_POSITIVE),
+        ("smallest_subnormal", 5e-324),
+        ("point_three", 0.1 + 0.2),
+        ("big", 1e21),
+        ("small", 1e-7),
+        ("pi", std::f64::consts::PI),
+        ("two_pow_53_plus_one", 9_007_199_254_740_993.0),
+    ];
+    let root = MetricsRoot::new();
+    let vec: GaugeVec = create_metric(
+        &root,
+        "special_values",
+        "Special values.",
+        &[],
+        None,
+        Some(&["case"]),
+    )
+    .unwrap();
+    for (case, value) in &cases {
+        vec.with_label_values(&[case]).set(*value);
+    }
+    let ints: IntGaugeVec = create_metric(
+        &root,
+        "int_extremes",
+        "Integer extremes.",
+        &[],
+        None,
+        Some(&["case"]),
+    )
+    .unwrap();
+    ints.with_label_values(&["max"]).set(i64::MAX);
+    ints.with_label_values(&["min"]).set(i64::MIN);
+    let (text, page) = scrape(root.registry());
+    for (case, value) in &cases {
+        let got = page
+            .value_where("dynamo_component_special_values", "case", case)
+            .unwrap();
+        assert!(
+            got.to_bits() == value.to_bits() || (got.is_nan() && value.is_nan()),
+            "{case}: wrote {value:?}, read back {got:?}"
+        );
+    }
+    for (case, token) in [("nan", "NaN"), ("pos_inf", "inf"), ("neg_inf", "-inf")] {
+        assert!(
+            text.contains(&format!("case=\"{case}\"}} {token}\n")),
+            "{case} prints as {token}: {text}"
+        );
+    }
+    // Integer gauges go through `f64` in the encoder: i64::MAX prints rounded (documented).
+    assert!(
+        text.contains("case=\"max\"} 9223372036854776000\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("case=\"min\"} -9223372036854776000\n"),
+        "{text}"
+    );
+    promtool_check(&text);
+}
+
+/// The strict parser's value rule agrees with Go's on the forms that matter.
+#[test]
+fn the_parsers_value_rule_matches_go() {
+    for (text, want) in [
+        ("inf", f64::INFINITY),
+        ("+Inf", f64::INFINITY),
+        ("-inf", f64::NEG_INFINITY),
+        ("-Inf", f64::NEG_INFINITY),
+        ("Infinity", f64::INFINITY),
+        ("1e3", 1000.0),
+        (".5", 0.5),
+        ("-0", -0.0),
+    ] {
+        assert_eq!(
+            expfmt::parse_value(text).map(f64::to_bits),
+            Some(want.to_bits()),
+            "{text}"
+        );
+    }
+    assert!(expfmt::parse_value("NaN").unwrap().is_nan());
+    assert!(expfmt::parse_value("nan").unwrap().is_nan());
+    for bad in ["", "1_000", "0x1p3", "+NaN", "one", "1 2", "--1", "in"] {
+        assert_eq!(expfmt::parse_value(bad), None, "{bad}");
+    }
+    for bad in [
+        "a{b=\"c\\t\"} 1\n",
+        "a{b=\"c} 1\n",
+        "a{b=\"c\",b=\"d\"} 1\n",
+        "a 1\na 2\n",
+        "a 1\nb 1\na{x=\"1\"} 1\n",
+        "# TYPE a histogram\na 1\n",
+        "# TYPE a gauge\n# TYPE a gauge\na 1\n",
+        "a 1",
+        "a 1\n\n",
+        "1a 1\n",
+        "a{1b=\"x\"} 1\n",
+        "a{b=c} 1\n",
+        "# TYPE a histogram\na_bucket 1\n",
+    ] {
+        assert!(expfmt::parse(bad).is_err(), "accepted {bad:?}");
+    }
+}
+
+/// The real server reads the page: hostile label values and NaN/±Inf come back from its query API
+/// exactly (an empty label value, as Prometheus defines it, is no label at all).
+#[test]
+fn prometheus_reads_hostile_values_and_infinities_back() {
+    let root = MetricsRoot::with_connection_id(0xbad);
+    let values = hostile_values();
+    let vec: GaugeVec = create_metric(
+        &root,
+        "hostile_labels",
+        "A gauge per hostile label value.",
+        &[],
+        None,
+        Some(&["index", "value"]),
+    )
+    .unwrap();
+    for (index, value) in values.iter().enumerate() {
+        vec.with_label_values(&[index.to_string().as_str(), value])
+            .set(index as f64);
+    }
+    let specials: GaugeVec = create_metric(
+        &root,
+        "special_values",
+        "Special values.",
+        &[],
+        None,
+        Some(&["case"]),
+    )
+    .unwrap();
+    for (case, value) in [
+        ("nan", f64::NAN),
+        ("pos_inf", f64::INFINITY),
+        ("neg_inf", f64::NEG_INFINITY),
+        ("max", f64::MAX),
+        ("subnormal", 5e-324),
+    ] {
+        specials.with_label_values(&[case]).set(value);
+    }
+    let server = MetricsServer::start(([127, 0, 0, 1], 0).into(), root.registry().clone())
+        .expect("metrics server");
+    let Some(prometheus) =
+        PrometheusServer::start(&[ScrapeJob::new("hostile", [server.local_addr()])])
+    else {
+        return;
+    };
+    prometheus
+        .wait_for_up("hostile", Duration::from_secs(30))
+        .unwrap_or_else(|error| panic!("{error}\nprometheus log:\n{}", prometheus.log()));
+    let samples = prometheus
+        .wait_for(
+            "dynamo_component_hostile_labels",
+            Duration::from_secs(30),
+            |s| s.len() == values.len(),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+    for sample in &samples {
+        let index: usize = sample.label("index").parse().unwrap();
+        let want = &values[index];
+        if want.is_empty() {
+            assert!(
+                !sample.labels.contains_key("value"),
+                "an empty label value is absent in Prometheus: {sample:?}"
+            );
+        } else {
+            assert_eq!(sample.label("value"), want, "value {index}");
+        }
+        assert_eq!(sample.value, index as f64);
+    }
+    let specials = prometheus
+        .query_vector("dynamo_component_special_values")
+        .expect("query");
+    let by_case: HashMap<&str, f64> = specials
+        .iter()
+        .map(|s| (s.label("case"), s.value))
+        .collect();
+    assert!(by_case["nan"].is_nan(), "{specials:?}");
+    assert_eq!(by_case["pos_inf"], f64::INFINITY);
+    assert_eq!(by_case["neg_inf"], f64::NEG_INFINITY);
+    assert_eq!(by_case["max"], f64::MAX);
+    assert_eq!(by_case["subnormal"], 5e-324);
+    eprintln!(
+        "prometheus server: scraped {} hostile label values (largest {} bytes) and NaN/+Inf/-Inf \
+         printed as NaN/inf/-inf; its query API gave every value back exactly",
+        values.len(),
+        values.iter().map(String::len).max().unwrap_or(0)
+    );
+}
+
+// ================================================================= 3. bad input at run time
+
+/// A `create_metric_with_prefix` call, owned so that table rows can repeat it.
+#[derive(Clone, Debug)]
+struct Spec {
+    kind: MetricKind,
+    prefix: String,
+    name: String,
+    help: String,
+    consts: Vec<(String, String)>,
+    buckets: Option<Vec<f64>>,
+    labels: Option<Vec<String>>,
+}
+
+impl Spec {
+    fn new(kind: MetricKind, name: &str) -> Self {
+        Self {
+            kind,
+            prefix: COMPONENT_PREFIX.to_owned(),
+            name: name.to_owned(),
+            help: "Help.".to_owned(),
+            consts: Vec::new(),
+            buckets: None,
+            labels: kind.is_vec().then(|| vec!["x".to_owned()]),
+        }
+    }
+    fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_owned();
+        self
+    }
+    fn help(mut self, help: &str) -> Self {
+        self.help = help.to_owned();
+        self
+    }
+    fn consts(mut self, consts: &[(&str, &str)]) -> Self {
+        self.consts = consts
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self
+    }
+    fn buckets(mut self, buckets: Option<Vec<f64>>) -> Self {
+        self.buckets = buckets;
+        self
+    }
+    fn labels(mut self, labels: Option<&[&str]>) -> Self {
+        self.labels = labels.map(|l| l.iter().map(|s| (*s).to_owned()).collect());
+        self
+    }
+
+    fn create(&self, level: &dyn MetricsHierarchy) -> Result<(), Error> {
+        fn make<T: engine_gauges::CreateMetric>(
+            spec: &Spec,
+            level: &dyn MetricsHierarchy,
+        ) -> Result<(), Error> {
+            let consts: Vec<(&str, &str)> = spec
+                .consts
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let labels: Option<Vec<&str>> = spec
+                .labels
+                .as_ref()
+                .map(|l| l.iter().map(String::as_str).collect());
+            create_metric_with_prefix::<T, _>(
+                level,
+                &spec.prefix,
+                &spec.name,
+                &spec.help,
+                &consts,
+                spec.buckets.clone(),
+                labels.as_deref(),
+            )
+            .map(drop)
+        }
+        match self.kind {
+            MetricKind::Gauge => make::<Gauge>(self, level),
+            MetricKind::IntGauge => make::<IntGauge>(self, level),
+            MetricKind::GaugeVec => make::<GaugeVec>(self, level),
+            MetricKind::IntGaugeVec => make::<IntGaugeVec>(self, level),
+            MetricKind::Counter => make::<Counter>(self, level),
+            MetricKind::IntCounter => make::<IntCounter>(self, level),
+            MetricKind::CounterVec => make::<CounterVec>(self, level),
+            MetricKind::IntCounterVec => make::<IntCounterVec>(self, level),
+            MetricKind::Histogram => make::<Histogram>(self, level),
+            MetricKind::HistogramVec => make::<HistogramVec>(self, level),
+            other => panic!("no constructor for {other:?}"),
+        }
+    }
+}
+
+type Attempt = Box<dyn Fn(&Component) -> Result<(), Error>>;
+type Expect = Box<dyn Fn(&Error) -> bool>;
+
+/// One refusal: the call, the error it must give, and the corrected call that must then succeed
+/// (which it could not if the refused call had left anything registered under that name).
+struct Row {
+    what: String,
+    attempt: Attempt,
+    expect: Expect,
+    fixed: Attempt,
+}
+
+fn row(what: impl Into<String>, bad: Spec, expect: Expect, good: Spec) -> Row {
+    Row {
+        what: what.into(),
+        attempt: Box::new(move |c| bad.create(c)),
+        expect,
+        fixed: Box::new(move |c| good.create(c)),
+    }
+}
+
+fn invalid_label(label: &str) -> Expect {
+    let label = label.to_owned();
+    Box::new(move |e| matches!(e, Error::InvalidLabelName { label: l, .. } if *l == label))
+}
+
+fn reserved(label: &str) -> Expect {
+    let label = label.to_owned();
+    Box::new(move |e| matches!(e, Error::ReservedLabel { label: l, .. } if *l == label))
+}
+
+fn injected(label: &str) -> Expect {
+    let label = label.to_owned();
+    Box::new(move |e| matches!(e, Error::HierarchyInjectedLabel { label: l, .. } if *l == label))
+}
+
+fn bad_buckets() -> Expect {
+    Box::new(|e| matches!(e, Error::InvalidBuckets { .. }))
+}
+
+fn refusal_table() -> Vec<Row> {
+    use MetricKind::*;
+    let mut rows = Vec::new();
+
+    // Metric names.
+    for (name, reason) in [
+        ("", "it is empty"),
+        ("日本", "it has no valid character"),
+        ("...", "it has no valid character"),
+        ("\n", "it has no valid character"),
+        ("\"", "it has no valid character"),
+    ] {
+        rows.push(row(
+            format!("metric name {name:?}"),
+            Spec::new(Gauge, name),
+            Box::new(move |e| {
+                matches!(e, Error::InvalidMetricName { name: n, reason: r } if n == name && *r == reason)
+            }),
+            Spec::new(Gauge, "fixed_name"),
+        ));
+    }
+    // Prefixes.
+    for prefix in ["9x", "a-b", "日本", "a b", "a\"b"] {
+        rows.push(row(
+            format!("prefix {prefix:?}"),
+            Spec::new(Gauge, "g").prefix(prefix),
+            Box::new(move |e| matches!(e, Error::InvalidPrefix { prefix: p, .. } if p == prefix)),
+            Spec::new(Gauge, "g").prefix("ok_prefix"),
+        ));
+    }
+    // Help texts.
+    for help in ["", " ", "\n\t "] {
+        rows.push(row(
+            format!("help {help:?}"),
+            Spec::new(Gauge, "g").help(help),
+            Box::new(
+                |e| matches!(e, Error::EmptyHelp { metric } if metric == "dynamo_component_g"),
+            ),
+            Spec::new(Gauge, "g"),
+        ));
+    }
+    // Label names, as const keys and as variable names: validated, never rewritten.
+    for label in ["", "1a", "a-b", "a b", "é", "a:b", "a\"", "a\n", "a=b"] {
+        rows.push(row(
+            format!("const label name {label:?}"),
+            Spec::new(Gauge, "g").consts(&[(label, "v")]),
+            invalid_label(label),
+            Spec::new(Gauge, "g").consts(&[("ok", "v")]),
+        ));
+        rows.push(row(
+            format!("variable label name {label:?}"),
+            Spec::new(GaugeVec, "v").labels(Some(&[label])),
+            invalid_label(label),
+            Spec::new(GaugeVec, "v").labels(Some(&["ok"])),
+        ));
+    }
+    // Reserved names.
+    for (kind, consts, variable, label) in [
+        (Gauge, Some("__secret"), None, "__secret"),
+        (GaugeVec, None, Some("__name__"), "__name__"),
+        (Counter, Some("quantile"), None, "quantile"),
+        (CounterVec, None, Some("quantile"), "quantile"),
+        (Histogram, Some("le"), None, "le"),
+        (HistogramVec, None, Some("le"), "le"),
+    ] {
+        let mut bad = Spec::new(kind, "r");
+        if let Some(key) = consts {
+            bad = bad.consts(&[(key, "v")]);
+        }
+        if let Some(name) = variable {
+            bad = bad.labels(Some(&[name]));
+        }
+        rows.push(row(
+            format!("reserved {label} on a {kind}"),
+            bad,
+            reserved(label),
+            Spec::new(kind, "r"),
+        ));
+    }
+    // Labels the hierarchy injects.
+    for label in labels::HIERARCHY_INJECTED {
+        rows.push(row(
+            format!("injected const label {label}"),
+            Spec::new(IntGauge, "i").consts(&[(label, "x")]),
+            injected(label),
+            Spec::new(IntGauge, "i"),
+        ));
+        rows.push(row(
+            format!("injected variable label {label}"),
+            Spec::new(IntGaugeVec, "iv").labels(Some(&["ok", label])),
+            injected(label),
+            Spec::new(IntGaugeVec, "iv").labels(Some(&["ok", "other"])),
+        ));
+    }
+    // Repeats.
+    rows.push(row(
+        "duplicate const keys",
+        Spec::new(Gauge, "d").consts(&[("a", "1"), ("a", "2")]),
+        Box::new(|e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a")),
+        Spec::new(Gauge, "d").consts(&[("a", "1")]),
+    ));
+    rows.push(row(
+        "duplicate variable names",
+        Spec::new(GaugeVec, "dv").labels(Some(&["a", "a"])),
+        Box::new(|e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a")),
+        Spec::new(GaugeVec, "dv").labels(Some(&["a"])),
+    ));
+    rows.push(row(
+        "a label both const and variable",
+        Spec::new(GaugeVec, "cv")
+            .consts(&[("dp_rank", "0")])
+            .labels(Some(&["dp_rank"])),
+        Box::new(
+            |e| matches!(e, Error::LabelIsConstAndVariable { label, .. } if label == "dp_rank"),
+        ),
+        Spec::new(GaugeVec, "cv").labels(Some(&["dp_rank"])),
+    ));
+    // Buckets.
+    for buckets in [
+        vec![],
+        vec![f64::NAN],
+        vec![1.0, f64::NAN],
+        vec![f64::NEG_INFINITY, 1.0],
+        vec![1.0, f64::INFINITY],
+        vec![2.0, 1.0],
+        vec![1.0, 1.0],
+    ] {
+        for kind in [Histogram, HistogramVec] {
+            rows.push(row(
+                format!("buckets {buckets:?} on a {kind}"),
+                Spec::new(kind, "h").buckets(Some(buckets.clone())),
+                bad_buckets(),
+                Spec::new(kind, "h").buckets(Some(vec![0.5, 1.0])),
+            ));
+        }
+    }
+    for kind in [Gauge, IntGauge, Counter, GaugeVec, IntCounterVec] {
+        rows.push(row(
+            format!("buckets on a {kind}"),
+            Spec::new(kind, "nb").buckets(Some(vec![1.0])),
+            Box::new(move |e| matches!(e, Error::UnexpectedBuckets { kind: k, .. } if *k == kind)),
+            Spec::new(kind, "nb"),
+        ));
+    }
+    // Variable label names where they are required or refused.
+    for kind in [
+        GaugeVec,
+        IntGaugeVec,
+        CounterVec,
+        IntCounterVec,
+        HistogramVec,
+    ] {
+        for labels in [None, Some(&[][..])] {
+            rows.push(row(
+                format!("{kind} with labels {labels:?}"),
+                Spec::new(kind, "m").labels(labels),
+                Box::new(
+                    move |e| matches!(e, Error::MissingLabelNames { kind: k, .. } if *k == kind),
+                ),
+                Spec::new(kind, "m"),
+            ));
+        }
+    }
+    for kind in [Gauge, IntGauge, Counter, IntCounter, Histogram] {
+        rows.push(row(
+            format!("{kind} with variable labels"),
+            Spec::new(kind, "s").labels(Some(&["a"])),
+            Box::new(
+                move |e| matches!(e, Error::UnexpectedLabelNames { kind: k, .. } if *k == kind),
+            ),
+            Spec::new(kind, "s"),
+        ));
+    }
+    rows
+}
+
+/// Every rule `create_metric` enforces: the specific error (twice: a refusal leaves nothing that
+/// would change the second answer), the page byte-identical, and the corrected call then succeeds
+/// under the same name (so nothing was registered).
+#[test]
+fn create_metric_refuses_bad_input_and_registers_nothing() {
+    let root = MetricsRoot::with_connection_id(0xabc);
+    let ns = root.namespace("dynamo").unwrap();
+    let mut rows = refusal_table();
+
+    // A user hierarchy whose level name sanitizes to nothing, over a row's registry.
+    rows.push(Row {
+        what: "a user hierarchy level named 日本".to_owned(),
+        attempt: Box::new(|c| {
+            let level = Named::new(c.registry().clone(), "日本", &["drt", "ns", "comp"]);
+            Spec::new(MetricKind::Gauge, "uh").create(&level)
+        }),
+        expect: Box::new(|e| {
+            matches!(e, Error::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. } if value == "日本")
+        }),
+        fixed: Box::new(|c| Spec::new(MetricKind::Gauge, "uh").create(c)),
+    });
+    // A registered name, given again: AlreadyRegistered, and other label names: Registration.
+    rows.push(Row {
+        what: "the same metric twice".to_owned(),
+        attempt: Box::new(|c| Spec::new(MetricKind::Gauge, "seed").help("Seed.").create(c)),
+        expect: Box::new(
+            |e| matches!(e, Error::AlreadyRegistered { metric } if metric == "dynamo_component_seed"),
+        ),
+        fixed: Box::new(|c| Spec::new(MetricKind::Gauge, "seed_other").create(c)),
+    });
+    rows.push(Row {
+        what: "the same name with another help".to_owned(),
+        attempt: Box::new(|c| {
+            Spec::new(MetricKind::Gauge, "seed")
+                .help("Another help.")
+                .consts(&[("k", "v")])
+                .create(c)
+        }),
+        expect: Box::new(
+            |e| matches!(e, Error::Registration { metric, .. } if metric == "dynamo_component_seed"),
+        ),
+        // Any other shape under that name is refused for good: prometheus keeps one help text
+        // and one set of label names per name.
+        fixed: Box::new(|c| Spec::new(MetricKind::Gauge, "seed_again").create(c)),
+    });
+    // A gauge set whose ranks do not fit a table: refused before anything registers.
+    rows.push(Row {
+        what: "declared ranks wider than MAX_RANK_SPAN".to_owned(),
+        attempt: Box::new(|c| {
+            ComponentGauges::new(
+                &EngineMetrics::from_hierarchy(c.clone()),
+                &[0, MAX_RANK_SPAN],
+            )
+            .map(drop)
+        }),
+        expect: Box::new(
+            |e| matches!(e, Error::RankSpanTooLarge { min: 0, max, .. } if *max == MAX_RANK_SPAN),
+        ),
+        fixed: Box::new(|c| {
+            ComponentGauges::new(
+                &EngineMetrics::from_hierarchy(c.clone()),
+                &[0, MAX_RANK_SPAN - 1],
+            )
+            .map(drop)
+        }),
+    });
+
+    let count = rows.len();
+    for (index, row) in rows.into_iter().enumerate() {
+        // Each row on a level of its own, with a metric already there.
+        let component = ns.component(&format!("row{index}")).unwrap();
+        let seed: Gauge = create_metric(&component, "seed", "Seed.", &[], None, None).unwrap();
+        seed.set(index as f64);
+        let (before, _) = scrape(component.registry());
+        for attempt in 1..=2 {
+            match (row.attempt)(&component) {
+                Err(error) if (row.expect)(&error) => {
+                    assert!(
+                        !error.to_string().is_empty(),
+                        "{}: the error has no message",
+                        row.what
+                    );
+                }
+                other => panic!("{} (attempt {attempt}): got {other:?}", row.what),
+            }
+            let (after, _) = scrape(component.registry());
+            assert_eq!(
+                before, after,
+                "{}: a refused call changed the page",
+                row.what
+            );
+        }
+        (row.fixed)(&component)
+            .unwrap_or_else(|error| panic!("{}: the corrected call failed: {error:?}", row.what));
+    }
+    // The whole tree still renders (rows reuse names with other types: those conflicts are
+    // skipped and counted, not fatal).
+    scrape(root.registry());
+    eprintln!(
+        "create_metric refusals: {count} table rows, each refused twice with its own error, page unchanged, corrected call accepted"
+    );
+}
+
+// ======================================================================== 4. failing parts
+
+/// A bridged registry's text, as a text callback returns it.
+const BRIDGED: &str = "# HELP bridged_up Whether the bridged registry answered.\n# TYPE bridged_up gauge\nbridged_up 1\n";
+
+/// Failing and panicking callbacks at several levels, scraped from two threads: each failure is
+/// counted exactly once per scrape that met it, and everything else is served every time.
+#[test]
+fn failing_callbacks_under_concurrent_scrapes_are_counted_exactly() {
+    quiet_panics();
+    const SCRAPES_PER_THREAD: u64 = 100;
+    let root = MetricsRoot::with_connection_id(0xf);
+    let component = root
+        .namespace("dynamo")
+        .and_then(|ns| ns.component("backend"))
+        .unwrap();
+    let endpoint = component.endpoint("generate").unwrap();
+    let gauge: Gauge = create_metric(&endpoint, "alive", "Still served.", &[], None, None).unwrap();
+    gauge.set(1.0);
+    let ok_runs = Arc::new(AtomicU64::new(0));
+    for registry in [component.registry(), endpoint.registry()] {
+        let runs = Arc::clone(&ok_runs);
+        registry.add_update_callback(Arc::new(move || {
+            runs.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }));
+        registry.add_update_callback(Arc::new(|| Err("the engine did not answer".into())));
+        registry.add_update_callback(Arc::new(|| panic!("{ON_PURPOSE} update, &str payload")));
+        registry.add_update_callback(Arc::new(|| {
+            std::panic::panic_any(format!("{ON_PURPOSE} update, String payload"))
+        }));
+        registry.add_expfmt_callback(Arc::new(|| Err("the bridge is down".into())));
+        registry.add_expfmt_callback(Arc::new(|| panic!("{ON_PURPOSE} text")));
+    }
+    endpoint
+        .registry()
+        .add_expfmt_callback(Arc::new(|| Ok(BRIDGED.to_owned())));
+
+    let progress = Arc::new(Progress::default());
+    let registry = root.registry().clone();
+    let watched = Arc::clone(&progress);
+    let scrapes = with_watchdog("failing callbacks", WATCHDOG, progress, move || {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (registry, progress) = (registry.clone(), Arc::clone(&watched));
+                thread::spawn(move || {
+                    for _ in 0..SCRAPES_PER_THREAD {
+                        let (text, page) = scrape(&registry);
+                        assert_eq!(
+                            page.value(
+                                "dynamo_component_alive",
+                                &[
+                                    ("dynamo_component", "backend"),
+                                    ("dynamo_endpoint", "generate"),
+                                    ("dynamo_namespace", "dynamo"),
+                                    ("worker_id", "f"),
+                                ]
+                            ),
+                            Some(1.0),
+                            "{text}"
+                        );
+                        assert!(text.ends_with(BRIDGED), "{text}");
+                        progress.scrapes.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("a scraper panicked");
+        }
+        2 * SCRAPES_PER_THREAD
+    });
+    let (text, page) = scrape(root.registry());
+    let total = scrapes + 1;
+    // Two registries, each with three failing update callbacks and two failing text callbacks.
+    let counted = failures(&page);
+    assert_eq!(counted["update_callback"], (2 * 3 * total) as f64, "{text}");
+    assert_eq!(counted["text_callback"], (2 * 2 * total) as f64, "{text}");
+    assert_eq!(counted["family_conflict"], 0.0, "{text}");
+    let good_runs = ok_runs.load(Ordering::Relaxed);
+    assert_eq!(good_runs, 2 * total, "a good callback was skipped");
+    // A level's own page counts only its own scrapes.
+    let (_, endpoint_page) = scrape(endpoint.registry());
+    assert_eq!(failures(&endpoint_page)["update_callback"], 3.0);
+    promtool_check(&text);
+    eprintln!(
+        "failing callbacks: {total} scrapes of a page with 6 failing update callbacks (errors, \
+         &str and String panics) and 4 failing text callbacks: {} update and {} text failures \
+         counted, good callbacks ran {} times, every page complete",
+        counted["update_callback"], counted["text_callback"], good_runs
+    );
+}
+
+/// A writer thread that panics (holding no lock) costs only its own later writes.
+#[test]
+fn a_writer_that_panics_holding_no_lock_costs_nothing_else() {
+    quiet_panics();
+    let progress = Arc::new(Progress::default());
+    with_watchdog("panicking writer", WATCHDOG, progress, || {
+        let metrics = Arc::new(EngineMetrics::from_hierarchy(
+            MetricsRoot::new().namespace("dynamo").unwrap(),
+        ));
+        let gauges = Arc::new(ComponentGauges::new(&metrics, &[0, 1, 2, 3]).unwrap());
+        let writers: Vec<_> = (0..4u32)
+            .map(|w| {
+                let gauges = Arc::clone(&gauges);
+                thread::spawn(move || {
+                    for i in 1..=10_000u64 {
+                        gauges.update(&ComponentSnapshot {
+                            kv_total_blocks: i,
+                            dp_rank: w,
+                            ..Default::default()
+                        });
+                        // Rank 50 is undeclared: its child is looked up by label.
+                        gauges.total_blocks.rank(50).set(i as i64);
+                        if w == 3 && i == 5_000 {
+                            panic!("{ON_PURPOSE} writer {w} at iteration {i}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = writers.into_iter().map(|t| t.join()).collect();
+        assert!(outcomes[..3].iter().all(Result::is_ok));
+        assert!(outcomes[3].is_err(), "the writer did not panic");
+        let (text, page) = scrape(metrics.registry());
+        for (rank, want) in [
+            ("0", 10_000.0),
+            ("1", 10_000.0),
+            ("2", 10_000.0),
+            ("3", 5_000.0),
+        ] {
+            assert_eq!(
+                page.value_where("dynamo_component_total_blocks", "dp_rank", rank),
+                Some(want),
+                "{text}"
+            );
+        }
+        // The panicking writer's rank still takes writes.
+        gauges.total_blocks.rank(3).set(7);
+        gauges.total_blocks.rank(50).set(8);
+        let (_, page) = scrape(metrics.registry());
+        assert_eq!(
+            page.value_where("dynamo_component_total_blocks", "dp_rank", "3"),
+            Some(7.0)
+        );
+        assert_eq!(
+            page.value_where("dynamo_component_total_blocks", "dp_rank", "50"),
+            Some(8.0)
+        );
+    });
+}
+
+/// A `fmt::Write` that panics on its first write.
+struct PanickingWriter;
+
+impl fmt::Write for PanickingWriter {
+    fn write_str(&mut self, _: &str) -> fmt::Result {
+        panic!("{ON_PURPOSE} the formatter's writer failed");
+    }
+}
+
+/// The only code of a caller's that runs while the runtime holds one of its locks: the writer
+/// behind the formatter of `MetricsRegistry`'s `Debug`, which holds the registry's child and
+/// callback list locks while it writes. A panic there poisons those locks; every later use of
+/// the registry must go on as if nothing happened.
+#[test]
+fn a_panic_while_registry_locks_are_held_does_not_poison_later_scrapes() {
+    quiet_panics();
+    let progress = Arc::new(Progress::default());
+    with_watchdog("poisoned locks", WATCHDOG, progress, || {
+        let root = MetricsRoot::with_connection_id(1);
+        let ns = root.namespace("dynamo").unwrap();
+        let g: Gauge = create_metric(&ns, "before", "Before the panic.", &[], None, None).unwrap();
+        g.set(1.0);
+        ns.registry()
+            .add_expfmt_callback(Arc::new(|| Ok("# bridged before\n".to_owned())));
+        for registry in [root.registry(), ns.registry()] {
+            let panicked = catch_unwind(AssertUnwindSafe(|| {
+                use fmt::Write as _;
+                let _ = write!(PanickingWriter, "{registry:?}");
+            }));
+            assert!(panicked.is_err(), "the writer did not panic");
+        }
+        // Every entry point that takes those locks still works.
+        let (text, page) = scrape(root.registry());
+        assert_eq!(page.samples("dynamo_component_before").count(), 1, "{text}");
+        assert!(text.ends_with("# bridged before\n"), "{text}");
+        ns.registry().add_update_callback(Arc::new(|| Ok(())));
+        ns.registry()
+            .add_expfmt_callback(Arc::new(|| Ok("# bridged after\n".to_owned())));
+        let component = ns.component("backend").unwrap();
+        let after: Gauge =
+            create_metric(&component, "after", "After the panic.", &[], None, None).unwrap();
+        after.set(2.0);
+        let child = MetricsRegistry::new();
+        ns.registry().add_child_registry(&child);
+        let debug = format!("{:?}", ns.registry());
+        assert!(debug.contains("children: 2"), "{debug}");
+        let (text, page) = scrape(root.registry());
+        assert_eq!(page.samples("dynamo_component_after").count(), 1, "{text}");
+        assert!(
+            text.ends_with("# bridged before\n# bridged after\n"),
+            "{text}"
+        );
+    });
+}
+
+/// Callbacks that call back into the registry (add callbacks, link children, create metrics,
+/// scrape a child, format the registry) and then fail: no deadlock, and what they did while the
+/// scrape ran shows on the next page.
+#[test]
+fn callbacks_that_reenter_the_registry_and_then_panic() {
+    quiet_panics();
+    let progress = Arc::new(Progress::default());
+    with_watchdog("re-entrant callbacks", WATCHDOG, progress, || {
+        let root = MetricsRoot::new();
+        let ns = root.namespace("dynamo").unwrap();
+        let component = ns.component("backend").unwrap();
+        let inner: Gauge =
+            create_metric(&component, "inner", "Below the callback.", &[], None, None).unwrap();
+        inner.set(3.0);
+        let runs = Arc::new(AtomicUsize::new(0));
+        {
+            let registry = ns.registry().clone();
+            let (ns, component, runs) = (ns.clone(), component.clone(), Arc::clone(&runs));
+            registry.add_update_callback(Arc::new(move || {
+                let run = runs.fetch_add(1, Ordering::SeqCst);
+                // Scraping a descendant from inside a scrape.
+                let (_, below) = scrape(component.registry());
+                assert_eq!(below.samples("dynamo_component_inner").count(), 1);
+                // Formatting the registry takes its locks: none may be held by the scrape.
+                let _ = format!("{:?}", ns.registry());
+                // Growing the level during its own scrape.
+                let level = ns.component(&format!("grown-{run}"))?;
+                let g: IntGauge =
+                    create_metric(&level, "grown", "Created during a scrape.", &[], None, None)?;
+                g.set(run as i64);
+                ns.registry()
+                    .add_expfmt_callback(Arc::new(move || Ok(format!("# added by run {run}\n"))));
+                ns.registry().add_child_registry(&MetricsRegistry::new());
+                panic!("{ON_PURPOSE} after re-entering the registry");
+            }));
+        }
+        {
+            let component = component.clone();
+            ns.registry().add_expfmt_callback(Arc::new(move || {
+                let (text, _) = scrape(component.registry());
+                Ok(format!("# the component's page has {} bytes\n", text.len()))
+            }));
+        }
+        for scrape_number in 1..=3usize {
+            let (text, page) = scrape(root.registry());
+            assert_eq!(page.samples("dynamo_component_inner").count(), 1, "{text}");
+            // A scrape renders the tree as it was when the scrape began: levels created by its
+            // own update callbacks show from the next scrape on.
+            assert_eq!(
+                page.samples("dynamo_component_grown").count(),
+                scrape_number - 1,
+                "{text}"
+            );
+            assert_eq!(failures(&page)["update_callback"], scrape_number as f64);
+            // Text callbacks are read after the update callbacks ran: one added by an update
+            // callback runs in the same scrape.
+            for run in 0..scrape_number {
+                assert!(text.contains(&format!("# added by run {run}\n")), "{text}");
+            }
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    });
+}
+
+/// An update callback that scrapes the very registry it belongs to recurses without end. Run in
+/// a child process (the recursion overflows the stack, which aborts the process), which must
+/// come back with a page rather than die.
+#[test]
+fn an_update_callback_that_scrapes_its_own_registry_does_not_kill_the_process() {
+    const CHILD: &str = "ENGINE_GAUGES_RELIABILITY_SELF_SCRAPE";
+    if std::env::var_os(CHILD).is_some() {
+        let root = MetricsRoot::new();
+        let registry = root.registry().clone();
+        let g: Gauge = create_metric(&root, "alive", "Alive.", &[], None, None).unwrap();
+        g.set(1.0);
+        root.registry().add_update_callback(Arc::new(move || {
+            registry.prometheus_expfmt_combined()?;
+            Ok(())
+        }));
+        let (text, _) = scrape(root.registry());
+        assert!(text.contains("dynamo_component_alive 1\n"), "{text}");
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let output = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "an_update_callback_that_scrapes_its_own_registry_does_not_kill_the_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the child");
+    assert!(
+        output.status.success(),
+        "the child process died: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Formatting a registry with `{:?}` into a writer that itself uses the registry (a logger that
+/// scrapes, say) must not deadlock.
+#[test]
+fn formatting_a_registry_into_a_writer_that_uses_it_does_not_deadlock() {
+    struct Reentrant(MetricsRegistry);
+    impl fmt::Write for Reentrant {
+        fn write_str(&mut self, _: &str) -> fmt::Result {
+            self.0.add_expfmt_callback(Arc::new(|| Ok(String::new())));
+            Ok(())
+        }
+    }
+    let registry = MetricsRegistry::new();
+    let (done, finished) = mpsc::channel();
+    let writer = Reentrant(registry.clone());
+    // Not joined when it deadlocks: the thread is left behind and the test fails.
+    thread::spawn(move || {
+        use fmt::Write as _;
+        let mut writer = writer;
+        let _ = write!(writer, "{registry:?}");
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "formatting the registry deadlocked"
+    );
+}
+
+/// Text from a callback is appended verbatim: text that is not exposition format makes a
+/// Prometheus server reject the whole page. Expected: such text is dropped and counted like a
+/// failing callback, and the rest of the page stays valid.
+#[test]
+fn malformed_text_from_a_callback_does_not_cost_the_page() {
+    let root = MetricsRoot::new();
+    let g: Gauge = create_metric(&root, "alive", "Alive.", &[], None, None).unwrap();
+    g.set(1.0);
+    root.registry()
+        .add_expfmt_callback(Arc::new(|| Ok("broken{ 1\n".to_owned())));
+    root.registry().add_expfmt_callback(Arc::new(|| {
+        Ok("# TYPE dynamo_component_alive counter\ndynamo_component_alive 2\n".to_owned())
+    }));
+    let (text, page) = scrape(root.registry());
+    assert_eq!(page.samples("dynamo_component_alive").count(), 1, "{text}");
+    assert_eq!(failures(&page)["text_callback"], 2.0, "{text}");
+}
+
+/// Registries that disagree on a family: by type, by help, by label names. The page keeps the
+/// first family of each name whole, counts each conflict, and serves everything else.
+#[test]
+fn registries_that_disagree_on_families_keep_serving_the_rest() {
+    let root = MetricsRoot::with_connection_id(0x2);
+    let ns = root.namespace("dynamo").unwrap();
+    let first = ns.component("first").unwrap();
+    let second = ns.component("second").unwrap();
+    let deeper = second.endpoint("deeper").unwrap();
+
+    let by_type_gauge: Gauge =
+        create_metric(&first, "by_type", "Same help.", &[], None, None).unwrap();
+    by_type_gauge.set(1.0);
+    let by_type_counter: Counter =
+        create_metric(&deeper, "by_type", "Same help.", &[], None, None).unwrap();
+    by_type_counter.inc_by(2.0);
+    let by_help_a: Gauge = create_metric(&first, "by_help", "One help.", &[], None, None).unwrap();
+    by_help_a.set(3.0);
+    let by_help_b: Gauge =
+        create_metric(&second, "by_help", "Another help.", &[], None, None).unwrap();
+    by_help_b.set(4.0);
+    // The same help and type with other label names is not a conflict: both series are served.
+    let by_labels_a: GaugeVec =
+        create_metric(&first, "by_labels", "Same.", &[], None, Some(&["dp_rank"])).unwrap();
+    by_labels_a.with_label_values(&["0"]).set(5.0);
+    let by_labels_b: GaugeVec =
+        create_metric(&deeper, "by_labels", "Same.", &[], None, Some(&["rank"])).unwrap();
+    by_labels_b.with_label_values(&["0"]).set(6.0);
+    let untouched: IntGauge = create_metric(
+        &deeper,
+        "untouched",
+        "Not in any conflict.",
+        &[],
+        None,
+        None,
+    )
+    .unwrap();
+    untouched.set(7);
+
+    for scrape_number in 1..=3 {
+        let (text, page) = scrape(root.registry());
+        let values = |name: &str| -> Vec<f64> { page.samples(name).map(|s| s.value).collect() };
+        assert_eq!(values("dynamo_component_by_type"), [1.0], "{text}");
+        assert_eq!(
+            page.family("dynamo_component_by_type")
+                .map(expfmt::Family::kind),
+            Some("gauge")
+        );
+        assert_eq!(values("dynamo_component_by_help"), [3.0], "{text}");
+        assert_eq!(values("dynamo_component_by_labels"), [5.0, 6.0], "{text}");
+        assert_eq!(values("dynamo_component_untouched"), [7.0], "{text}");
+        assert_eq!(
+            failures(&page)["family_conflict"],
+            f64::from(2 * scrape_number),
+            "{text}"
+        );
+        promtool_check(&text);
+    }
+    // Each level's page on its own has no conflict.
+    for level in [first.registry(), second.registry()] {
+        let (_, page) = scrape(level);
+        assert!(failures(&page).is_empty());
+    }
+}
+
+/// The same gauge set registered in two registries of one tree with the same labels: the first
+/// one linked is served, the page stays valid, the other set keeps working on its own page.
+#[test]
+fn the_same_gauge_set_in_two_registries_serves_the_first() {
+    let parent = MetricsRegistry::new();
+    let child = MetricsRegistry::new();
+    parent.add_child_registry(&child);
+    let config = EngineConfig {
+        model: "m".into(),
+        ..Default::default()
+    };
+    let on_parent = EngineMetrics::with_engine_config(Bare(parent.clone()), &config);
+    let on_child = EngineMetrics::with_engine_config(Bare(child.clone()), &config);
+    let a = LifecycleGauges::new(&on_parent, 1.0).unwrap();
+    let b = LifecycleGauges::new(&on_child, 2.0).unwrap();
+    // The same set twice at one level is refused and leaves the first alone.
+    assert!(matches!(
+        LifecycleGauges::new(&on_child, 3.0),
+        Err(Error::AlreadyRegistered { .. })
+    ));
+    let (text, page) = scrape(&parent);
+    assert_eq!(
+        page.samples("dynamo_component_model_load_time_seconds")
+            .map(|s| s.value)
+            .collect::<Vec<_>>(),
+        [1.0],
+        "{text}"
+    );
+    assert_eq!(page.sample_count(), 3, "{text}");
+    let (_, child_page) = scrape(&child);
+    assert_eq!(
+        child_page.value(
+            "dynamo_component_model_load_time_seconds",
+            &[("model", "m"), ("model_name", "m")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(a.model_load_time_seconds(), 1.0);
+    assert_eq!(b.model_load_time_seconds(), 2.0);
+    promtool_check(&text);
+}
+
+// ============================================================================= 5. properties
+
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Strings rich in the characters the rules care about.
+fn tricky_string(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => any::<char>(),
+            3 => prop::char::range('a', 'z'),
+            1 => prop::char::range('0', '9'),
+            2 => prop::sample::select(vec![
+                '"', '\\', '\n', '\t', '\r', '_', ':', '-', '.', ' ', '{', '}', '=', ',', '#', 'é',
+                '日', '\u{0}', '🦀',
+            ]),
+        ],
+        0..max,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// Label names: mostly notable ones, and some arbitrary strings.
+fn label_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => prop::sample::select(vec![
+            "a", "_", "a1", "dp_rank", "model", "le", "quantile", "__x", "__name__", "worker_id",
+            "dynamo_namespace", "dynamo_endpoint", "1a", "a-b", "", "é",
+        ])
+        .prop_map(str::to_owned),
+        1 => tricky_string(8),
+    ]
+}
+
+fn any_value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => any::<f64>(),
+        1 => prop::sample::select(vec![
+            f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, f64::MAX, f64::MIN, 5e-324,
+        ]),
+    ]
+}
+
+fn same_value(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+/// Whether `create_metric` should accept `label` as a caller's label on a gauge.
+fn label_allowed(label: &str) -> bool {
+    expfmt::valid_label_name(label)
+        && !label.starts_with("__")
+        && !labels::HIERARCHY_INJECTED.contains(&label)
+        && label != "quantile"
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    /// Sanitizing a metric name follows the rule exactly, and its output always validates.
+    #[test]
+    fn metric_name_sanitizing_follows_the_rule(name in tricky_string(24)) {
+        let got = sanitize_metric_name(&name);
+        let want = names_model::metric_name(&name);
+        prop_assert_eq!(got.as_ref().ok(), want.as_ref());
+        match got {
+            Ok(clean) => {
+                prop_assert!(is_valid_metric_name(&clean));
+                let again = sanitize_metric_name(&clean);
+                prop_assert_eq!(again.as_deref(), Ok(clean.as_str()));
+                if is_valid_metric_name(&name) && !name.starts_with(':') {
+                    prop_assert_eq!(&clean, &name);
+                }
+            }
+            Err(reason) => prop_assert!(!reason.is_empty()),
+        }
+    }
+
+    /// Sanitizing a level name follows the rule exactly, its output always validates and never
+    /// starts with the reserved `__`.
+    #[test]
+    fn level_name_sanitizing_follows_the_rule(name in tricky_string(24)) {
+        let got = sanitize_label_name(&name);
+        let want = names_model::level_label_value(&name);
+        prop_assert_eq!(got.as_ref().ok(), want.as_ref());
+        if let Ok(clean) = got {
+            prop_assert!(is_valid_label_name(&clean));
+            prop_assert!(!clean.starts_with("__"));
+            let again = sanitize_label_name(&clean);
+            prop_assert_eq!(again.as_deref(), Ok(clean.as_str()));
+        }
+    }
+
+    /// A level whose name is accepted can carry metrics; its labels follow the rule.
+    #[test]
+    fn accepted_levels_label_their_metrics_by_the_rule(
+        outer in tricky_string(12),
+        inner in tricky_string(12),
+        component in tricky_string(12),
+        endpoint in tricky_string(12),
+    ) {
+        let root = MetricsRoot::with_connection_id(0x77);
+        let Ok(ns) = root.namespace(&outer) else {
+            prop_assert!(names_model::level_label_value(&outer).is_none());
+            return Ok(());
+        };
+        let ns = match ns.namespace(&inner) {
+            Ok(nested) => nested,
+            Err(_) => {
+                prop_assert!(names_model::level_label_value(&inner).is_none());
+                ns
+            }
+        };
+        let levels = ns.component(&component).and_then(|c| c.endpoint(&endpoint).map(|e| (c, e)));
+        let Ok((_, level)) = levels else {
+            prop_assert!(
+                names_model::level_label_value(&component).is_none()
+                    || names_model::level_label_value(&endpoint).is_none()
+            );
+            return Ok(());
+        };
+        let g: Gauge = create_metric(&level, "g", "A gauge.", &[], None, None)
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        g.set(1.0);
+        let (_, page) = scrape(root.registry());
+        let sample = page.samples("dynamo_component_g").next().expect("the gauge");
+        let want = [
+            (labels::NAMESPACE, names_model::level_label_value(ns.path())),
+            (labels::COMPONENT, names_model::level_label_value(&component)),
+            (labels::ENDPOINT, names_model::level_label_value(&endpoint)),
+        ];
+        for (label, value) in &want {
+            prop_assert_eq!(sample.label(label), value.as_deref(), "{}", label);
+        }
+        prop_assert_eq!(sample.label(labels::WORKER_ID), Some("77"));
+    }
+
+    /// Any label values and any value go through the encoder and come back exactly.
+    #[test]
+    fn any_label_value_round_trips(
+        first in tricky_string(40),
+        second in any::<String>(),
+        help in tricky_string(40),
+        value in any_value(),
+    ) {
+        let root = MetricsRoot::new();
+        let help = format!("h{help}");
+        let vec: GaugeVec =
+            create_metric(&root, "round_trip", &help, &[("constant", &first)], None, Some(&["first", "second"]))
+                .unwrap();
+        vec.with_label_values(&[first.as_str(), second.as_str()]).set(value);
+        let (_, page) = scrape(root.registry());
+        let family = page.family("dynamo_component_round_trip").expect("the family");
+        prop_assert_eq!(family.help.as_deref(), Some(help.as_str()));
+        prop_assert_eq!(family.samples.len(), 1);
+        let sample = &family.samples[0];
+        prop_assert_eq!(sample.label("first"), Some(first.as_str()));
+        prop_assert_eq!(sample.label("constant"), Some(first.as_str()));
+        prop_assert_eq!(sample.label("second"), Some(second.as_str()));
+        prop_assert!(same_value(sample.value, value), "{} != {}", sample.value, value);
+    }
+
+    /// `create_metric` never panics: it accepts exactly the inputs the rules allow (and then the
+    /// page shows the metric), and otherwise leaves the page as it was.
+    #[test]
+    fn create_metric_accepts_exactly_what_the_rules_allow(
+        name in tricky_string(12),
+        help in tricky_string(6),
+        key in label_name(),
+        const_value in tricky_string(12),
+        variable in label_name(),
+    ) {
+        let root = MetricsRoot::with_connection_id(3);
+        let seed: Gauge = create_metric(&root, "seed", "Seed.", &[], None, None).unwrap();
+        seed.set(1.0);
+        let (before, _) = scrape(root.registry());
+        let result = create_metric::<GaugeVec, _>(
+            &root, &name, &help, &[(key.as_str(), const_value.as_str())], None, Some(&[variable.as_str()]),
+        );
+        let allowed = names_model::metric_name(&name).is_some()
+            && !help.trim().is_empty()
+            && label_allowed(&key)
+            && label_allowed(&variable)
+            && key != variable
+            && names_model::metric_name(&name).as_deref() != Some("seed");
+        prop_assert_eq!(result.is_ok(), allowed, "{:?}", result);
+        match result {
+            Ok(vec) => {
+                vec.with_label_values(&["v"]).set(2.0);
+                let (_, page) = scrape(root.registry());
+                let full = format!("{COMPONENT_PREFIX}_{}", names_model::metric_name(&name).unwrap());
+                let sample = page.samples(&full).next().expect("the new metric");
+                prop_assert_eq!(sample.label(&key), Some(const_value.as_str()));
+                prop_assert_eq!(sample.label(&variable), Some("v"));
+                prop_assert_eq!(sample.label("worker_id"), Some("3"));
+            }
+            Err(_) => {
+                let (after, _) = scrape(root.registry());
+                prop_assert_eq!(before, after);
+            }
+        }
+    }
+}

@@ -176,6 +176,7 @@ fn update(input: &Input<'_>, snapshot: &syn::Type) -> TokenStream {
             #(#[doc = #docs])*
             #[doc = ""]
             #[doc = " A `None` value writes nothing."]
+            #[inline]
             pub fn update(&self, snapshot: &#snapshot) {
                 #unused
                 #rank

@@ -130,19 +130,47 @@ impl<M: RankMetric> PerRank<M> {
     /// rank through it creates that rank's child.
     #[inline]
     pub fn rank(&self, rank: u32) -> RankGauge<'_, M> {
-        let slot = rank
-            .checked_sub(self.first)
-            .and_then(|offset| self.slots.get(offset as usize));
-        RankGauge(match slot {
-            Some(slot) => Handle::Table(slot.get_or_init(|| self.child(rank))),
-            None => Handle::Owned(self.child(rank)),
+        RankGauge(match self.resolved(rank) {
+            Some(metric) => Handle::Table(metric),
+            None => self.resolve(rank),
         })
     }
 
     /// Sets the gauge of `rank`.
     #[inline]
     pub fn set(&self, rank: u32, value: M::Value) {
-        self.rank(rank).set_value(value);
+        match self.resolved(rank) {
+            Some(metric) => metric.set_value(value),
+            None => self.set_slow(rank, value),
+        }
+    }
+
+    /// The child of `rank` if the table already holds it: one compare (a rank below the table
+    /// wraps to an offset past its end), one load of the cell's state, no call.
+    #[inline]
+    fn resolved(&self, rank: u32) -> Option<&M> {
+        let offset = rank.wrapping_sub(self.first) as usize;
+        self.slots.get(offset)?.get()
+    }
+
+    /// The child of a rank the table does not hold yet: a table rank is resolved and kept, any
+    /// other rank is looked up by label.
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, rank: u32) -> Handle<'_, M> {
+        match rank
+            .checked_sub(self.first)
+            .and_then(|offset| self.slots.get(offset as usize))
+        {
+            Some(slot) => Handle::Table(slot.get_or_init(|| self.child(rank))),
+            None => Handle::Owned(self.child(rank)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn set_slow(&self, rank: u32, value: M::Value) {
+        self.resolve(rank).get().set_value(value);
     }
 
     /// The declared ranks, sorted, without repeats.
@@ -177,16 +205,43 @@ pub struct RankGauge<'a, M>(Handle<'a, M>);
 enum Handle<'a, M> {
     Table(&'a M),
     Owned(M),
+    /// What [`RankGauge`]'s drop leaves behind.
+    Released,
+}
+
+impl<M> Handle<'_, M> {
+    #[inline]
+    fn get(&self) -> &M {
+        match self {
+            Handle::Table(metric) => metric,
+            Handle::Owned(metric) => metric,
+            Handle::Released => unreachable!("a released rank gauge is never read"),
+        }
+    }
+}
+
+impl<M> Drop for RankGauge<'_, M> {
+    /// Drops an owned child out of line, by value: the caller's `RankGauge` then never has its
+    /// address taken and stays in registers on the table path.
+    #[inline]
+    fn drop(&mut self) {
+        if matches!(self.0, Handle::Owned(_)) {
+            release(std::mem::replace(&mut self.0, Handle::Released));
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn release<M>(handle: Handle<'_, M>) {
+    drop(handle);
 }
 
 impl<M> Deref for RankGauge<'_, M> {
     type Target = M;
     #[inline]
     fn deref(&self) -> &M {
-        match &self.0 {
-            Handle::Table(metric) => metric,
-            Handle::Owned(metric) => metric,
-        }
+        self.0.get()
     }
 }
 

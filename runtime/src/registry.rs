@@ -273,11 +273,16 @@ struct Seen {
 /// wins). Series are unique within one registry, so only a family met in a second registry
 /// pays for the duplicate check.
 fn merge(registries: &[MetricsRegistry], failures: &Failures) -> Vec<MetricFamily> {
+    // The first registry with families is the base: levels without metrics of their own (often
+    // the root, namespace and component) cost one empty gather and no by-name map.
     let mut registries = registries.iter();
-    let Some(first) = registries.next() else {
-        return Vec::new();
-    };
-    let mut families = first.inner.registry.gather();
+    let mut families = Vec::new();
+    for registry in registries.by_ref() {
+        families = registry.inner.registry.gather();
+        if !families.is_empty() {
+            break;
+        }
+    }
     let mut seen: Option<HashMap<String, Seen>> = None;
     for registry in registries {
         let gathered = registry.inner.registry.gather();

@@ -100,6 +100,7 @@ fn kv_expansion() {
             #[doc = " - `kv_cache_hit_rate` ← `snapshot.kv_cache_hit_rate`, at rank `snapshot.dp_rank`"]
             #[doc = ""]
             #[doc = " A `None` value writes nothing."]
+            #[inline]
             pub fn update(&self, snapshot: &ComponentSnapshot) {
                 let __rank: ::core::primitive::u32 = ::engine_gauges::__private::DpRank::dp_rank(snapshot.dp_rank);
                 ::engine_gauges::__private::write_rank(&self.total_blocks, __rank, snapshot.kv_total_blocks);

@@ -1,1 +1,370 @@
-//! Benchmarks of engine-gauges: see the `benches/` targets.
+//! Fixtures of the benchmarks in `benches/`, built the way a downstream crate builds them: through
+//! the public API, with the default release profile.
+//!
+//! Every subject is paired with a baseline that writes to (or renders) the same thing, so that a
+//! ratio measured in one run compares like with like:
+//!
+//! - [`Writes`]: one declared rank of a [`PerRank`] family, the very prometheus child behind it
+//!   (cached), the family's label lookup, and raw atomics;
+//! - [`Updates`]: [`ComponentGauges::update`] and [`reference_update`], a copy of the reference's
+//!   update, writing the same families;
+//! - [`Scrape`]: the combined scrape of a four-level hierarchy and a plain
+//!   [`Registry`] holding the same families, with the same names, labels and values (the two pages
+//!   are byte for byte the same).
+//!
+//! The measured loops are in [`loops`].
+
+pub mod loops;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use engine_gauges::prometheus::{
+    self, Gauge, GaugeVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use engine_gauges::{
+    BoxError, ComponentGauges, ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error,
+    LifecycleGauges, MetricDescriptor, MetricsRoot, PerRank, labels,
+};
+
+/// The worker's connection id: its `worker_id` label is this in lowercase hex.
+pub const WORKER_ID: u64 = 0x6a3f_91c2_07d4;
+/// The namespace level's name.
+pub const NAMESPACE: &str = "dynamo";
+/// The component level's name.
+pub const COMPONENT: &str = "backend";
+/// The endpoint level's name.
+pub const ENDPOINT: &str = "generate";
+/// The engine's model: its `model` and `model_name` labels.
+pub const MODEL: &str = "Qwen/Qwen3-0.6B";
+
+/// The ranks [`Writes`] and [`Updates`] declare.
+pub const DECLARED: std::ops::Range<u32> = 0..8;
+/// The declared rank the write benchmarks write.
+pub const RANK: u32 = 3;
+/// [`RANK`] as a label value.
+pub const RANK_LABEL: &str = "3";
+/// A rank outside the declared span: its writes take the family's label lookup.
+pub const UNDECLARED: u32 = 100;
+
+/// The four levels, root to endpoint, and the engine's handle at the endpoint.
+fn endpoint_metrics() -> Result<(MetricsRoot, EngineMetrics), Error> {
+    let root = MetricsRoot::with_connection_id(WORKER_ID);
+    let endpoint = root
+        .namespace(NAMESPACE)?
+        .component(COMPONENT)?
+        .endpoint(ENDPOINT)?;
+    let config = EngineConfig {
+        model: MODEL.to_owned(),
+        ..EngineConfig::default()
+    };
+    Ok((root, EngineMetrics::with_engine_config(endpoint, &config)))
+}
+
+/// Two per-rank families for the write benchmarks, one of each gauge type.
+#[derive(Debug, EngineGauges)]
+pub struct RankWrites {
+    /// Blocks, written by the integer write benchmarks.
+    pub blocks: PerRank<IntGauge>,
+    /// Usage, written by the float write benchmarks.
+    pub usage: PerRank<Gauge>,
+}
+
+/// Everything the write benchmarks write to.
+#[derive(Debug)]
+pub struct Writes {
+    /// The subject: [`DECLARED`] ranks of each type, resolved at registration.
+    pub gauges: RankWrites,
+    /// The child of [`RANK`] in `gauges.blocks`' family, looked up once and kept.
+    pub int_child: IntGauge,
+    /// The child of [`RANK`] in `gauges.usage`' family, looked up once and kept.
+    pub float_child: Gauge,
+    /// A bare atomic, the floor for an `i64` store.
+    pub int_atomic: AtomicI64,
+    /// A bare atomic holding `f64` bits, the floor for an `f64` store (prometheus stores a
+    /// `Gauge`'s value this way).
+    pub float_atomic: AtomicU64,
+    _root: MetricsRoot,
+}
+
+impl Writes {
+    /// Registers the families at a fresh hierarchy's endpoint.
+    ///
+    /// # Errors
+    /// Any error of registration.
+    pub fn new() -> Result<Self, Error> {
+        let (root, metrics) = endpoint_metrics()?;
+        let ranks: Vec<u32> = DECLARED.collect();
+        let gauges = RankWrites::register(&metrics, &ranks)?;
+        Ok(Self {
+            int_child: gauges.blocks.family().with_label_values(&[RANK_LABEL]),
+            float_child: gauges.usage.family().with_label_values(&[RANK_LABEL]),
+            gauges,
+            int_atomic: AtomicI64::new(0),
+            float_atomic: AtomicU64::new(0),
+            _root: root,
+        })
+    }
+}
+
+/// Stores `value` in a bare atomic, as prometheus stores a `Gauge`'s value.
+#[inline]
+pub fn store_f64(atomic: &AtomicU64, value: f64) {
+    atomic.store(value.to_bits(), Ordering::Relaxed);
+}
+
+/// The reference's way of writing one rank: format the rank, then look the child up by label.
+#[inline]
+pub fn reference_set<M: prometheus::core::MetricVecBuilder>(
+    family: &prometheus::core::MetricVec<M>,
+    rank: u32,
+    set: impl FnOnce(&M::M),
+) {
+    let rank = rank.to_string();
+    set(&family.with_label_values(&[&rank]));
+}
+
+/// The reference worker's per-rank gauges, registered at a fresh hierarchy's endpoint.
+#[derive(Debug)]
+pub struct Updates {
+    /// The families, [`DECLARED`] ranks seeded.
+    pub gauges: ComponentGauges,
+    _root: MetricsRoot,
+}
+
+impl Updates {
+    /// Registers [`ComponentGauges`] for [`DECLARED`] ranks and writes each of them once, hit rate
+    /// included, so that both update paths find every child in place.
+    ///
+    /// # Errors
+    /// Any error of registration.
+    pub fn new() -> Result<Self, Error> {
+        let (root, metrics) = endpoint_metrics()?;
+        let ranks: Vec<u32> = DECLARED.collect();
+        let gauges = ComponentGauges::new(&metrics, &ranks)?;
+        for rank in DECLARED.chain([UNDECLARED]) {
+            gauges.update(&snapshot(rank));
+        }
+        Ok(Self {
+            gauges,
+            _root: root,
+        })
+    }
+}
+
+/// A snapshot of `rank` that writes all three per-rank gauges.
+pub fn snapshot(rank: u32) -> ComponentSnapshot {
+    ComponentSnapshot {
+        kv_used_blocks: 1_000 + u64::from(rank),
+        kv_total_blocks: 4_096 + u64::from(rank),
+        gpu_cache_usage: 0.25 + (rank % 64) as f32 / 256.0,
+        kv_cache_hit_rate: Some(0.5 + (rank % 32) as f32 / 128.0),
+        dp_rank: rank,
+    }
+}
+
+/// A hand-written copy of the reference's `ComponentGauges::update`: the rank formatted once, then
+/// three label lookups.
+pub fn reference_update(gauges: &ComponentGauges, snapshot: &ComponentSnapshot) {
+    let rank = snapshot.dp_rank.to_string();
+    gauges
+        .total_blocks
+        .family()
+        .with_label_values(&[&rank])
+        .set(snapshot.kv_total_blocks as i64);
+    gauges
+        .gpu_cache_usage_percent
+        .family()
+        .with_label_values(&[&rank])
+        .set(f64::from(snapshot.gpu_cache_usage));
+    if let Some(rate) = snapshot.kv_cache_hit_rate {
+        gauges
+            .kv_cache_hit_rate
+            .family()
+            .with_label_values(&[&rank])
+            .set(f64::from(rate));
+    }
+}
+
+/// The lifecycle timings both pages carry.
+const MODEL_LOAD_SECONDS: f64 = 12.5;
+const DRAIN_SECONDS: f64 = 0.75;
+const CLEANUP_SECONDS: f64 = 0.125;
+
+/// The scrape benchmark's two sides: a four-level hierarchy (root → namespace → component →
+/// endpoint) whose endpoint carries [`LifecycleGauges`] and [`ComponentGauges`], and a plain
+/// prometheus [`Registry`] holding the same six families with the same series.
+#[derive(Debug)]
+pub struct Scrape {
+    root: MetricsRoot,
+    plain: Registry,
+    series: usize,
+    _lifecycle: LifecycleGauges,
+    _gauges: ComponentGauges,
+    _plain_families: (IntGaugeVec, GaugeVec, GaugeVec, [Gauge; 3]),
+}
+
+impl Scrape {
+    /// Both sides with `ranks` ranks (0 to `ranks - 1`), every rank written.
+    ///
+    /// # Errors
+    /// Any error of registration.
+    pub fn new(ranks: u32) -> Result<Self, BoxError> {
+        let (root, metrics) = endpoint_metrics()?;
+        let declared: Vec<u32> = (0..ranks).collect();
+        let lifecycle = LifecycleGauges::new(&metrics, MODEL_LOAD_SECONDS)?;
+        lifecycle.observe_drain_time(DRAIN_SECONDS);
+        lifecycle.observe_cleanup_time(CLEANUP_SECONDS);
+        let gauges = ComponentGauges::new(&metrics, &declared)?;
+        for &rank in &declared {
+            gauges.update(&snapshot(rank));
+        }
+
+        let plain = Registry::new();
+        let const_labels: HashMap<String, String> = [
+            (labels::NAMESPACE, NAMESPACE.to_owned()),
+            (labels::COMPONENT, COMPONENT.to_owned()),
+            (labels::ENDPOINT, ENDPOINT.to_owned()),
+            (labels::WORKER_ID, format!("{WORKER_ID:x}")),
+            (labels::MODEL, MODEL.to_owned()),
+            (labels::MODEL_NAME, MODEL.to_owned()),
+        ]
+        .into_iter()
+        .map(|(label, value)| (label.to_owned(), value))
+        .collect();
+        let opts = |descriptors: &[MetricDescriptor], index: usize| {
+            let d = &descriptors[index];
+            Opts::new(d.name, d.help).const_labels(const_labels.clone())
+        };
+        let lifecycle_descriptors = LifecycleGauges::DESCRIPTORS;
+        let descriptors = ComponentGauges::DESCRIPTORS;
+        let total_blocks = IntGaugeVec::new(opts(descriptors, 0), &[labels::DP_RANK])?;
+        let usage = GaugeVec::new(opts(descriptors, 1), &[labels::DP_RANK])?;
+        let hit_rate = GaugeVec::new(opts(descriptors, 2), &[labels::DP_RANK])?;
+        let timings = [0, 1, 2].map(|index| Gauge::with_opts(opts(lifecycle_descriptors, index)));
+        let [cleanup, drain, load] = timings;
+        let timings = [cleanup?, drain?, load?];
+        timings[0].set(CLEANUP_SECONDS);
+        timings[1].set(DRAIN_SECONDS);
+        timings[2].set(MODEL_LOAD_SECONDS);
+        for &rank in &declared {
+            reference_plain_update(&total_blocks, &usage, &hit_rate, &snapshot(rank));
+        }
+        plain.register(Box::new(total_blocks.clone()))?;
+        plain.register(Box::new(usage.clone()))?;
+        plain.register(Box::new(hit_rate.clone()))?;
+        for gauge in &timings {
+            plain.register(Box::new(gauge.clone()))?;
+        }
+
+        Ok(Self {
+            root,
+            plain,
+            series: 3 * declared.len() + timings.len(),
+            _lifecycle: lifecycle,
+            _gauges: gauges,
+            _plain_families: (total_blocks, usage, hit_rate, timings),
+        })
+    }
+
+    /// The subject: the root's combined scrape, which walks all four levels.
+    ///
+    /// # Errors
+    /// As [`engine_gauges::MetricsRegistry::prometheus_expfmt_combined`].
+    pub fn combined(&self) -> Result<String, Error> {
+        self.root.registry().prometheus_expfmt_combined()
+    }
+
+    /// The baseline: [`Registry::gather`] and the text encoder, nothing else.
+    ///
+    /// # Errors
+    /// As [`TextEncoder::encode_utf8`].
+    pub fn plain(&self) -> prometheus::Result<String> {
+        let families = self.plain.gather();
+        let mut page = String::new();
+        TextEncoder::new().encode_utf8(&families, &mut page)?;
+        Ok(page)
+    }
+
+    /// How many series each page has: three per rank and the three lifecycle gauges.
+    pub fn series(&self) -> usize {
+        self.series
+    }
+}
+
+/// The reference's update, on families outside any hierarchy.
+fn reference_plain_update(
+    total_blocks: &IntGaugeVec,
+    usage: &GaugeVec,
+    hit_rate: &GaugeVec,
+    snapshot: &ComponentSnapshot,
+) {
+    let rank = snapshot.dp_rank.to_string();
+    total_blocks
+        .with_label_values(&[&rank])
+        .set(snapshot.kv_total_blocks as i64);
+    usage
+        .with_label_values(&[&rank])
+        .set(f64::from(snapshot.gpu_cache_usage));
+    if let Some(rate) = snapshot.kv_cache_hit_rate {
+        hit_rate.with_label_values(&[&rank]).set(f64::from(rate));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_scrape_sides_render_the_same_page() {
+        for ranks in [1, 8, 64] {
+            let scrape = Scrape::new(ranks).expect("fixture registers");
+            let combined = scrape.combined().expect("combined scrape");
+            let plain = scrape.plain().expect("plain scrape");
+            assert_eq!(combined, plain, "{ranks} ranks");
+            let samples = plain.lines().filter(|l| !l.starts_with('#')).count();
+            assert_eq!(samples, scrape.series(), "{ranks} ranks");
+            assert!(combined.contains("worker_id=\"6a3f91c207d4\""));
+        }
+    }
+
+    #[test]
+    fn both_update_paths_write_the_same_children() {
+        let updates = Updates::new().expect("fixture registers");
+        let gauges = &updates.gauges;
+        for rank in [RANK, UNDECLARED] {
+            let mut snap = snapshot(rank);
+            snap.kv_total_blocks = 77;
+            snap.kv_cache_hit_rate = Some(0.125);
+            gauges.update(&snap);
+            let label = rank.to_string();
+            let child = gauges.total_blocks.family().with_label_values(&[&label]);
+            assert_eq!(child.get(), 77);
+            snap.kv_total_blocks = 78;
+            reference_update(gauges, &snap);
+            assert_eq!(child.get(), 78);
+            assert_eq!(gauges.total_blocks.rank(rank).get(), 78);
+            let rate = gauges
+                .kv_cache_hit_rate
+                .family()
+                .with_label_values(&[&label]);
+            assert_eq!(rate.get(), 0.125);
+        }
+    }
+
+    #[test]
+    fn cached_children_are_the_declared_ranks() {
+        let writes = Writes::new().expect("fixture registers");
+        writes.gauges.blocks.rank(RANK).set(41);
+        assert_eq!(writes.int_child.get(), 41);
+        writes.gauges.usage.rank(RANK).set(0.5);
+        assert_eq!(writes.float_child.get(), 0.5);
+        reference_set(writes.gauges.blocks.family(), RANK, |g| g.set(42));
+        assert_eq!(writes.int_child.get(), 42);
+        store_f64(&writes.float_atomic, 1.5);
+        assert_eq!(
+            f64::from_bits(writes.float_atomic.load(Ordering::Relaxed)),
+            1.5
+        );
+    }
+}

@@ -30,6 +30,7 @@ use engine_gauges::{
     Error, LifecycleGauges, MAX_RANK_SPAN, MetricKind, MetricsHierarchy, MetricsRegistry,
     MetricsRoot, MetricsServer, SCRAPE_FAILURES, create_metric, create_metric_with_prefix, labels,
 };
+use engine_gauges_tests::BareLevel;
 use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob};
 use expfmt::Page;
 use proptest::prelude::*;
@@ -138,21 +139,6 @@ impl fmt::Display for Progress {
             self.scrapes.load(Ordering::Relaxed),
             self.levels.load(Ordering::Relaxed)
         )
-    }
-}
-
-/// A bare level over a given registry: no labels at all.
-struct Bare(MetricsRegistry);
-
-impl MetricsHierarchy for Bare {
-    fn basename(&self) -> String {
-        String::new()
-    }
-    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
-        Vec::new()
-    }
-    fn get_metrics_registry(&self) -> &MetricsRegistry {
-        &self.0
     }
 }
 
@@ -2133,8 +2119,8 @@ fn the_same_gauge_set_in_two_registries_serves_the_first() {
         model: "m".into(),
         ..Default::default()
     };
-    let on_parent = EngineMetrics::with_engine_config(Bare(parent.clone()), &config);
-    let on_child = EngineMetrics::with_engine_config(Bare(child.clone()), &config);
+    let on_parent = EngineMetrics::with_engine_config(BareLevel(parent.clone()), &config);
+    let on_child = EngineMetrics::with_engine_config(BareLevel(child.clone()), &config);
     let a = LifecycleGauges::new(&on_parent, 1.0).unwrap();
     let b = LifecycleGauges::new(&on_child, 2.0).unwrap();
     // The same set twice at one level is refused and leaves the first alone.

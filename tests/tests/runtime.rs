@@ -12,6 +12,7 @@ use engine_gauges::{
     Component, EngineConfig, EngineMetrics, Error, MetricsHierarchy, MetricsRegistry, MetricsRoot,
     TestHierarchy, create_metric, create_metric_with_prefix, labels,
 };
+use engine_gauges_tests::BareLevel;
 
 fn page(registry: &MetricsRegistry) -> String {
     registry.prometheus_expfmt_combined().expect("scrape")
@@ -589,8 +590,8 @@ fn two_level_with_conflict() -> (MetricsRegistry, MetricsRegistry) {
     let parent = MetricsRegistry::new();
     let child = MetricsRegistry::new();
     parent.add_child_registry(&child);
-    let h_parent = TestHierarchyAt(parent.clone());
-    let h_child = TestHierarchyAt(child.clone());
+    let h_parent = BareLevel(parent.clone());
+    let h_child = BareLevel(child.clone());
     let a: Gauge = create_metric(&h_parent, "shared", "First help.", &[], None, None).unwrap();
     a.set(1.0);
     let b: Gauge =
@@ -599,21 +600,6 @@ fn two_level_with_conflict() -> (MetricsRegistry, MetricsRegistry) {
     let c: Gauge = create_metric(&h_child, "other", "Other.", &[], None, None).unwrap();
     c.set(3.0);
     (parent, child)
-}
-
-/// A bare level over a given registry.
-struct TestHierarchyAt(MetricsRegistry);
-
-impl MetricsHierarchy for TestHierarchyAt {
-    fn basename(&self) -> String {
-        String::new()
-    }
-    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
-        Vec::new()
-    }
-    fn get_metrics_registry(&self) -> &MetricsRegistry {
-        &self.0
-    }
 }
 
 const OTHER_AND_SHARED: &str = "\
@@ -703,11 +689,9 @@ fn first_series_wins_across_registries_and_cycles_are_harmless() {
     parent.add_child_registry(&child);
     child.add_child_registry(&parent);
     parent.add_child_registry(&child);
-    let a: Gauge =
-        create_metric(&TestHierarchyAt(parent.clone()), "g", "G.", &[], None, None).unwrap();
+    let a: Gauge = create_metric(&BareLevel(parent.clone()), "g", "G.", &[], None, None).unwrap();
     a.set(1.0);
-    let b: Gauge =
-        create_metric(&TestHierarchyAt(child.clone()), "g", "G.", &[], None, None).unwrap();
+    let b: Gauge = create_metric(&BareLevel(child.clone()), "g", "G.", &[], None, None).unwrap();
     b.set(2.0);
     assert_eq!(
         page(&parent),

@@ -1,7 +1,7 @@
 //! The compile-time checks: one test per kind of mistake, each checking the
 //! message and the text it underlines.
 
-use super::{assert_error, assert_valid, diagnostics, only_error};
+use super::{KV, assert_error, assert_valid, diagnostics, only_error};
 use crate::reserved;
 
 /// A struct with `container` attributes and one field `field`.
@@ -21,22 +21,7 @@ fn the_issue_examples_are_valid() {
         }
         "#,
     );
-    assert_valid(
-        r#"
-        #[gauges(snapshot = ComponentSnapshot, const_labels(engine = "mocker"))]
-        pub struct Kv {
-            /// Total number of KV cache blocks available on the worker.
-            #[gauge(from = kv_total_blocks)]
-            pub total_blocks: PerRank<IntGauge>,
-            /// Prefix cache hit rate (0.0-1.0). Portable across engines.
-            #[gauge(from = kv_cache_hit_rate, unseeded)]
-            pub kv_cache_hit_rate: PerRank<Gauge>,
-            /// Requests waiting, by adapter.
-            #[gauge(labels("lora_adapter"))]
-            pub waiting_requests: IntGaugeVec,
-        }
-        "#,
-    );
+    assert_valid(KV);
 }
 
 #[test]

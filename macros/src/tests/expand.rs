@@ -1,5 +1,6 @@
 //! The generated code.
 
+use super::KV;
 use super::parse;
 use crate::expand;
 use quote::quote;
@@ -7,21 +8,6 @@ use quote::quote;
 fn derive(src: &str) -> String {
     expand::derive(&parse(src)).to_string()
 }
-
-const KV: &str = r#"
-    #[gauges(snapshot = ComponentSnapshot, const_labels(engine = "mocker"))]
-    pub struct Kv {
-        /// Total number of KV cache blocks available on the worker.
-        #[gauge(from = kv_total_blocks)]
-        pub total_blocks: PerRank<IntGauge>,
-        /// Prefix cache hit rate (0.0-1.0). Portable across engines.
-        #[gauge(from = kv_cache_hit_rate, unseeded)]
-        pub kv_cache_hit_rate: PerRank<Gauge>,
-        /// Requests waiting, by adapter.
-        #[gauge(labels("lora_adapter"))]
-        pub waiting_requests: IntGaugeVec,
-    }
-"#;
 
 #[test]
 fn kv_expansion() {

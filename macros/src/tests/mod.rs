@@ -23,6 +23,22 @@ pub(crate) struct Diag {
     pub(crate) offset: usize,
 }
 
+/// The issue's `Kv` example: per-rank fields, a labelled family, a snapshot.
+pub(crate) const KV: &str = r#"
+    #[gauges(snapshot = ComponentSnapshot, const_labels(engine = "mocker"))]
+    pub struct Kv {
+        /// Total number of KV cache blocks available on the worker.
+        #[gauge(from = kv_total_blocks)]
+        pub total_blocks: PerRank<IntGauge>,
+        /// Prefix cache hit rate (0.0-1.0). Portable across engines.
+        #[gauge(from = kv_cache_hit_rate, unseeded)]
+        pub kv_cache_hit_rate: PerRank<Gauge>,
+        /// Requests waiting, by adapter.
+        #[gauge(labels("lora_adapter"))]
+        pub waiting_requests: IntGaugeVec,
+    }
+"#;
+
 pub(crate) fn parse(src: &str) -> DeriveInput {
     syn::parse_str(src).unwrap()
 }

@@ -1,9 +1,68 @@
 //! A simulated engine for the examples: it "loads" a model, then reports per-rank KV cache state
-//! that moves over time, as a real engine's scheduler would.
+//! that moves over time and finishes requests, as a real engine's scheduler would. Also the
+//! request metrics the worker declares beside the built-in gauge sets.
 
 use std::time::Duration;
 
-use engine_gauges::ComponentSnapshot;
+use engine_gauges::prometheus::{Histogram, IntCounter};
+use engine_gauges::{ComponentSnapshot, EngineGauges, Family, LabelValue, PerRank};
+
+/// Why a request finished: the `finish_reason` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, LabelValue)]
+pub enum FinishReason {
+    /// The model produced a stop token or stop string.
+    Stop,
+    /// The request reached its token limit.
+    Length,
+    /// The client went away or the request was cancelled.
+    Abort,
+}
+
+/// The request-level metrics of an engine: counters by rank and finish reason, token counters,
+/// and a latency histogram.
+#[derive(Debug, EngineGauges)]
+pub struct RequestMetrics {
+    /// Requests finished, by data-parallel rank and by why they finished.
+    #[metric(labels("finish_reason"))]
+    pub requests_total: PerRank<Family<FinishReason, IntCounter>>,
+    /// Prompt tokens processed (prefill).
+    pub prompt_tokens_total: IntCounter,
+    /// Tokens generated (decode).
+    pub generation_tokens_total: IntCounter,
+    /// Seconds from a request's arrival to its first output token.
+    #[metric(buckets = engine_gauges::buckets::TIME_TO_FIRST_TOKEN_SECONDS)]
+    pub time_to_first_token_seconds: Histogram,
+}
+
+impl RequestMetrics {
+    /// Records one finished request.
+    pub fn record(&self, request: &FinishedRequest) {
+        self.requests_total
+            .rank(request.dp_rank)
+            .with(request.reason)
+            .inc();
+        self.prompt_tokens_total.inc_by(request.prompt_tokens);
+        self.generation_tokens_total
+            .inc_by(request.generation_tokens);
+        self.time_to_first_token_seconds
+            .observe(request.time_to_first_token_seconds);
+    }
+}
+
+/// A request the simulated engine finished.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FinishedRequest {
+    /// The rank that served it.
+    pub dp_rank: u32,
+    /// Why it finished.
+    pub reason: FinishReason,
+    /// Its prompt's length, in tokens.
+    pub prompt_tokens: u64,
+    /// How many tokens it generated.
+    pub generation_tokens: u64,
+    /// Seconds until its first output token.
+    pub time_to_first_token_seconds: f64,
+}
 
 /// A fake engine with a KV cache per data-parallel rank.
 #[derive(Debug)]
@@ -45,6 +104,33 @@ impl SimulatedEngine {
                         .then(|| (0.3 + 0.2 * (phase / 3.0).cos()) as f32),
                     dp_rank: rank,
                 }
+            })
+            .collect()
+    }
+
+    /// The requests the last step finished: one or two per rank, with reasons, lengths and
+    /// latencies that vary from step to step.
+    pub fn finished_requests(&self, ranks: &[u32]) -> Vec<FinishedRequest> {
+        let step = self.step;
+        ranks
+            .iter()
+            .flat_map(|&rank| {
+                let count = 1 + (step + u64::from(rank)) % 2;
+                (0..count).map(move |i| {
+                    let n = step * 7 + u64::from(rank) * 3 + i;
+                    let reason = match n % 10 {
+                        0..=6 => FinishReason::Stop,
+                        7 | 8 => FinishReason::Length,
+                        _ => FinishReason::Abort,
+                    };
+                    FinishedRequest {
+                        dp_rank: rank,
+                        reason,
+                        prompt_tokens: 128 + (n * 37) % 900,
+                        generation_tokens: 16 + (n * 53) % 400,
+                        time_to_first_token_seconds: 0.02 + ((n * 13) % 50) as f64 / 100.0,
+                    }
+                })
             })
             .collect()
     }

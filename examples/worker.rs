@@ -12,11 +12,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use engine_gauges::EngineGauges;
 use engine_gauges::prometheus::{self, Encoder, IntCounter, TextEncoder};
 use engine_gauges::{
     ComponentGauges, EngineConfig, EngineMetrics, LifecycleGauges, MetricsRoot, MetricsServer,
 };
-use engine_gauges_examples::SimulatedEngine;
+use engine_gauges_examples::{RequestMetrics, SimulatedEngine};
 
 /// A simulated LLM engine worker that exports its gauges to Prometheus.
 #[derive(Debug, Parser)]
@@ -109,6 +110,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut engine = SimulatedEngine::start(args.total_blocks, load_time);
     let lifecycle = LifecycleGauges::new(&metrics, started.elapsed().as_secs_f64())?;
     let gauges = ComponentGauges::new(&metrics, &ranks)?;
+    let requests = RequestMetrics::register(&metrics, &ranks)?;
 
     // A library with a registry of its own, bridged into the page as text.
     let foreign = prometheus::Registry::new();
@@ -126,6 +128,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut step = || {
         for snapshot in engine.step(&ranks) {
             gauges.update(&snapshot);
+        }
+        for request in engine.finished_requests(&ranks) {
+            requests.record(&request);
         }
         steps.inc();
     };

@@ -9,8 +9,8 @@ use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Generics, Ident, Type};
 
-/// The prefix of exported names when `#[gauges(prefix = "...")]` is absent.
-pub(crate) const DEFAULT_PREFIX: &str = "dynamo_component";
+use engine_gauges_rules::DEFAULT_PREFIX;
+use engine_gauges_rules::labels::DP_RANK;
 
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
@@ -25,7 +25,7 @@ pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) ty: &'a Type,
     /// `None` for an unsupported type (already reported).
-    pub(crate) kind: Option<FieldKind>,
+    pub(crate) kind: Option<FieldKind<'a>>,
     pub(crate) attrs: FieldAttrs,
 }
 
@@ -183,21 +183,19 @@ impl<'a> Field<'a> {
     }
 
     pub(crate) fn per_rank(&self) -> bool {
-        self.kind.is_some_and(|kind| kind.per_rank)
+        self.kind.is_some_and(FieldKind::per_rank)
     }
 
-    /// Its variable labels: `dp_rank` for a per-rank field, else `labels(..)`.
+    /// Its variable labels: `dp_rank` first for a per-rank field, then `labels(..)`.
     pub(crate) fn variable_labels(&self) -> Vec<String> {
-        if self.per_rank() {
-            vec![crate::reserved::RANK_LABEL.to_owned()]
-        } else {
-            self.attrs
-                .labels
-                .iter()
-                .flat_map(|labels| &labels.names)
-                .map(syn::LitStr::value)
-                .collect()
-        }
+        let rank = self.per_rank().then(|| DP_RANK.to_owned());
+        let own = self
+            .attrs
+            .labels
+            .iter()
+            .flat_map(|labels| &labels.names)
+            .map(syn::LitStr::value);
+        rank.into_iter().chain(own).collect()
     }
 }
 

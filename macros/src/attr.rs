@@ -1,18 +1,21 @@
-//! Parsing of `#[gauges(..)]` on the struct, `#[gauge(..)]` on fields, and
+//! Parsing of `#[gauges(..)]` on the struct, `#[metric(..)]` (or `#[gauge(..)]`) on fields, and
 //! doc comments.
 //!
 //! Parsing recovers after a bad key or value (it skips to the next `,`), so
 //! every mistake in an attribute is reported in one compile.
 
 use crate::errors::Errors;
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token, Type};
 
 pub(crate) const CONTAINER_ATTR: &str = "gauges";
-pub(crate) const FIELD_ATTR: &str = "gauge";
+/// The field attribute.
+pub(crate) const FIELD_ATTR: &str = "metric";
+/// The field attribute's older name, an exact synonym.
+pub(crate) const FIELD_ATTR_SYNONYM: &str = "gauge";
 
 /// Keys of `#[gauges(..)]`, each with the form it takes.
 const CONTAINER_KEYS: &[(&str, &str)] = &[
@@ -22,13 +25,17 @@ const CONTAINER_KEYS: &[(&str, &str)] = &[
     ("crate", "crate = path::to::engine_gauges"),
 ];
 
-/// Keys of `#[gauge(..)]`, each with the form it takes.
+/// Keys of `#[metric(..)]`, each with the form it takes.
 const FIELD_KEYS: &[(&str, &str)] = &[
     ("help", "help = \"...\""),
     ("name", "name = \"...\""),
     ("labels", "labels(\"label\", ..)"),
     ("unseeded", "unseeded"),
     ("from", "from = snapshot_field"),
+    (
+        "buckets",
+        "buckets = [0.1, 0.5, 1.0]` or `buckets = engine_gauges::buckets::REQUEST_LATENCY_SECONDS",
+    ),
 ];
 
 /// `#[gauges(..)]`.
@@ -55,7 +62,7 @@ impl ConstLabel {
     }
 }
 
-/// `#[gauge(..)]` and the doc comment of one field.
+/// `#[metric(..)]` and the doc comment of one field.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
     pub(crate) help: Option<LitStr>,
@@ -64,6 +71,7 @@ pub(crate) struct FieldAttrs {
     /// The `unseeded` key.
     pub(crate) unseeded: Option<Ident>,
     pub(crate) from: Option<FromField>,
+    pub(crate) buckets: Option<Buckets>,
     /// Doc comment lines, trimmed, blank lines skipped, joined with one space;
     /// `None` when there is no such line.
     pub(crate) doc: Option<String>,
@@ -89,6 +97,23 @@ impl FieldAttrs {
 pub(crate) struct Labels {
     pub(crate) key: Ident,
     pub(crate) names: Vec<LitStr>,
+}
+
+/// `buckets = [..]` or `buckets = PATH`.
+pub(crate) struct Buckets {
+    pub(crate) key: Ident,
+    pub(crate) value: BucketsValue,
+}
+
+pub(crate) enum BucketsValue {
+    /// `[0.1, 1.0]`: each bound's value (`None` where it is not a number, already reported) and
+    /// its tokens, and the brackets.
+    Literal {
+        bounds: Vec<(Option<f64>, TokenStream)>,
+        brackets: Span,
+    },
+    /// A path to a `const` or `static` `[f64; N]` or `&[f64]`.
+    Path(Path),
 }
 
 /// `from = field`.
@@ -119,10 +144,13 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
     let mut out = ContainerAttrs::default();
     let mut seen = Seen::default();
     for attr in attrs {
-        if attr.path().is_ident(FIELD_ATTR) {
+        if is_field_attr(attr) {
             errors.spanned(
                 attr.path(),
-                "`#[gauge(..)]` belongs on fields; the struct takes `#[gauges(..)]`",
+                format!(
+                    "`#[{}(..)]` belongs on fields; the struct takes `#[gauges(..)]`",
+                    attr_name(attr)
+                ),
             );
             continue;
         }
@@ -186,15 +214,16 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         if attr.path().is_ident(CONTAINER_ATTR) {
             errors.spanned(
                 attr.path(),
-                "`#[gauges(..)]` belongs on the struct; fields take `#[gauge(..)]`",
+                "`#[gauges(..)]` belongs on the struct; fields take `#[metric(..)]`",
             );
             continue;
         }
-        if !attr.path().is_ident(FIELD_ATTR) {
+        if !is_field_attr(attr) {
             continue;
         }
+        let name = attr_name(attr);
         let result = attr.parse_nested_meta(|meta| {
-            let Some(key) = known_key(&meta, FIELD_ATTR, FIELD_KEYS, errors)? else {
+            let Some(key) = known_key(&meta, &name, FIELD_KEYS, errors)? else {
                 return Ok(());
             };
             let first = seen.first(&key, errors);
@@ -223,6 +252,12 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                         out.unseeded = Some(key);
                     }
                 }
+                "buckets" => {
+                    let value = buckets(&meta, &key, errors)?;
+                    if first {
+                        out.buckets = value.map(|value| Buckets { key, value });
+                    }
+                }
                 _ => {
                     let field = value::<Ident>(&meta, &key, "a snapshot field name", errors)?;
                     if first {
@@ -238,6 +273,101 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
     }
     out.keys = seen.0;
     out
+}
+
+/// `#[metric(..)]` or its synonym `#[gauge(..)]`.
+fn is_field_attr(attr: &Attribute) -> bool {
+    attr.path().is_ident(FIELD_ATTR) || attr.path().is_ident(FIELD_ATTR_SYNONYM)
+}
+
+/// The field attribute's name as written.
+fn attr_name(attr: &Attribute) -> String {
+    attr.path()
+        .get_ident()
+        .map_or_else(|| FIELD_ATTR.to_owned(), ToString::to_string)
+}
+
+/// `= [0.1, ..]` or `= PATH`; a bad or missing value is reported and skipped.
+fn buckets(
+    meta: &ParseNestedMeta<'_>,
+    key: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<Option<BucketsValue>> {
+    let message = format!(
+        "`buckets` expects a list of upper bounds or a path to a `const` or `static`, as in `{}`",
+        form(key)
+    );
+    if !meta.input.peek(Token![=]) {
+        errors.spanned(key, message);
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let tokens = skip_value(meta)?;
+    let mut iter = tokens.clone().into_iter();
+    if let (Some(TokenTree::Group(group)), None) = (iter.next(), iter.next())
+        && group.delimiter() == Delimiter::Bracket
+    {
+        let bounds = split_commas(group.stream())
+            .into_iter()
+            .map(|element| {
+                let value = number(&element);
+                if value.is_none() {
+                    errors.spanned(
+                        &element,
+                        "`buckets = [..]` takes number literals; for bounds computed or kept                          elsewhere, name a `const` or `static`: `buckets = MY_BUCKETS`",
+                    );
+                }
+                (value, element)
+            })
+            .collect();
+        return Ok(Some(BucketsValue::Literal {
+            bounds,
+            brackets: group.span(),
+        }));
+    }
+    match Path::parse_mod_style.parse2(tokens.clone()) {
+        Ok(path) if !tokens.is_empty() => Ok(Some(BucketsValue::Path(path))),
+        _ => {
+            if tokens.is_empty() {
+                errors.spanned(key, message);
+            } else {
+                errors.spanned(tokens, message);
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// A number literal, possibly negative.
+fn number(tokens: &TokenStream) -> Option<f64> {
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let negative: Option<Token![-]> = input.parse()?;
+        let value = match input.parse::<Lit>()? {
+            Lit::Float(float) => float.base10_parse::<f64>().ok(),
+            Lit::Int(int) => int.base10_digits().parse::<f64>().ok(),
+            _ => None,
+        };
+        Ok(value.map(|value| if negative.is_some() { -value } else { value }))
+    };
+    parser.parse2(tokens.clone()).ok().flatten()
+}
+
+/// The comma-separated parts of a token stream (a trailing comma gives no empty part).
+fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut parts = Vec::new();
+    let mut current = TokenStream::new();
+    for token in tokens {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == ',' => {
+                parts.push(std::mem::take(&mut current));
+            }
+            _ => current.extend([token]),
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 /// The help text a doc comment gives: each line trimmed, blank lines

@@ -2,7 +2,9 @@
 //! validation assumes valid input.
 
 use crate::ast::{Field, Input};
+use crate::attr::BucketsValue;
 use crate::errors::Errors;
+use crate::kind::Shape;
 use crate::{fallback, valid};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -44,10 +46,12 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
         .map(|(index, (field, var))| {
             let index = Literal::usize_unsuffixed(index);
             let ty = field.ty;
-            let call = if field.per_rank() {
-                quote_spanned!(ty.span()=> per_rank(#index, __dp_ranks))
-            } else {
-                quote_spanned!(ty.span()=> metric(#index))
+            let call = match field.kind.map(|kind| kind.shape) {
+                Some(Shape::PerRank | Shape::PerRankFamily(_)) => {
+                    quote_spanned!(ty.span()=> per_rank(#index, __dp_ranks))
+                }
+                Some(Shape::Family(_)) => quote_spanned!(ty.span()=> family(#index)),
+                Some(Shape::Plain) | None => quote_spanned!(ty.span()=> metric(#index)),
             };
             quote_spanned! {ty.span()=>
                 let #var: #ty = __registrar.#call?;
@@ -59,7 +63,13 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
         .snapshot
         .as_ref()
         .map(|snapshot| update(input, snapshot));
+    let assertions = input
+        .fields
+        .iter()
+        .map(|field| assertions(input, field))
+        .collect::<TokenStream>();
     quote! {
+        #assertions
         #[automatically_derived]
         impl #krate::EngineGauges for #ident {
             const DESCRIPTORS: &'static [#krate::MetricDescriptor] = &[
@@ -96,9 +106,28 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
         |kind| format_ident!("{}", kind.metric_kind()),
     );
     let per_rank = field.per_rank();
-    let seeded = !(per_rank && field.attrs.unseeded.is_some());
+    let seeded = field.attrs.unseeded.is_none();
     let help = field.help().unwrap_or_default();
     let variable_labels = field.variable_labels();
+    let label_values = field
+        .kind
+        .map(|kind| kind.label_types())
+        .unwrap_or_default();
+    let label_values = label_values
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #krate::__private::label_values::<#ty>()));
+    let buckets = match field.attrs.buckets.as_ref().map(|buckets| &buckets.value) {
+        Some(BucketsValue::Literal { bounds, .. }) => {
+            let bounds = bounds.iter().map(|(value, _)| {
+                let value = value.unwrap_or_default();
+                let literal = Literal::f64_suffixed(value);
+                quote!(#literal)
+            });
+            quote!(&[#(#bounds),*])
+        }
+        Some(BucketsValue::Path(path)) => quote_spanned!(path.span()=> &#path),
+        None => quote!(&[]),
+    };
     let const_labels = input.attrs.const_labels.iter().map(|label| {
         let key = label.name();
         let value = label.value.value();
@@ -116,12 +145,38 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
             seeded: #seeded,
             help: #help,
             variable_labels: &[#(#variable_labels),*],
+            label_values: &[#(#label_values),*],
+            buckets: #buckets,
             const_labels: &[#(#const_labels),*],
             field: #field_name,
             line: #line,
         }
         .build()
     }
+}
+
+/// The compile-time checks the derive cannot do on tokens alone, as `const` assertions at the
+/// user's token: bucket bounds named by a path, and the label count of a family whose label set
+/// is not written as a tuple (a type alias).
+fn assertions(input: &Input<'_>, field: &Field<'_>) -> TokenStream {
+    let mut out = TokenStream::new();
+    if let Some(BucketsValue::Path(path)) = field.attrs.buckets.as_ref().map(|b| &b.value) {
+        let krate = input.krate_at(path.span());
+        out.extend(quote_spanned! {path.span()=>
+            const _: () = #krate::__private::assert_buckets(&#path);
+        });
+    }
+    if let (Some(set), Some(labels)) = (
+        field.kind.and_then(|kind| kind.label_set()),
+        &field.attrs.labels,
+    ) {
+        let declared = labels.names.len();
+        let krate = input.krate_at(labels.key.span());
+        out.extend(quote_spanned! {labels.key.span()=>
+            const _: () = #krate::__private::assert_label_count::<#set>(#declared, 0);
+        });
+    }
+    out
 }
 
 /// `impl T { pub fn update(&self, snapshot: &S) }`.
@@ -163,9 +218,9 @@ fn update(input: &Input<'_>, snapshot: &syn::Type) -> TokenStream {
         }
     });
     let summary = if writes.is_empty() {
-        " No field of this set is declared with `#[gauge(from = ..)]`: this writes nothing."
+        " No field of this set is declared with `#[metric(from = ..)]`: this writes nothing."
     } else {
-        " Writes the snapshot's values into the gauges declared with `#[gauge(from = ..)]`:"
+        " Writes the snapshot's values into the gauges declared with `#[metric(from = ..)]`:"
     };
     let unused = writes.is_empty().then(|| quote!(let _ = snapshot;));
     quote! {

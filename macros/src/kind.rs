@@ -1,167 +1,240 @@
-//! The metric kinds a field can have: one table row per kind.
+//! The metric kinds a field can have: one table row per `prometheus` type, and the shapes
+//! (`PerRank<M>`, `Family<L, M>`, `PerRank<Family<L, M>>`) that wrap the series kinds.
 
+use engine_gauges_rules::MetricType;
 use syn::{GenericArgument, PathArguments, Type};
 
-/// The wrapper that turns a scalar metric into a `dp_rank` family.
+/// The wrapper that turns a series kind into a `dp_rank` family.
 pub(crate) const PER_RANK: &str = "PerRank";
+/// The wrapper that turns a series kind into a family over a typed label set.
+pub(crate) const FAMILY: &str = "Family";
 
-/// One supported metric type.
+/// One supported `prometheus` type.
 #[derive(Debug)]
 pub(crate) struct KindRow {
-    /// Last path segment of the field type (or of `PerRank<..>`'s argument).
+    /// Last path segment of the type.
     pub(crate) type_name: &'static str,
-    /// `MetricKind` variant registered for a plain field of this type.
-    pub(crate) kind: &'static str,
-    /// `MetricKind` variant registered when wrapped in `PerRank<..>`;
-    /// `None` when `PerRank` does not take this type.
-    pub(crate) per_rank_kind: Option<&'static str>,
-    /// `labels(..)` is required (and must be non-empty); otherwise it is rejected.
-    pub(crate) labels: bool,
-    /// Exported as a Prometheus gauge: the name must not end in a suffix that
-    /// Prometheus gives to counters, histograms and summaries.
-    pub(crate) gauge: bool,
-    /// `from = field` may write it from the snapshot.
-    pub(crate) from: bool,
+    /// The Prometheus type it is exported as.
+    pub(crate) ty: MetricType,
+    /// A `*Vec`: string labels of its own, `labels(..)` required.
+    pub(crate) vec: bool,
+    /// For a series kind, the `MetricKind` of its `*Vec`, registered for `PerRank` and `Family`.
+    pub(crate) vec_kind: Option<&'static str>,
+}
+
+impl KindRow {
+    const fn series(type_name: &'static str, ty: MetricType, vec_kind: &'static str) -> Self {
+        Self {
+            type_name,
+            ty,
+            vec: false,
+            vec_kind: Some(vec_kind),
+        }
+    }
+
+    const fn vec(type_name: &'static str, ty: MetricType) -> Self {
+        Self {
+            type_name,
+            ty,
+            vec: true,
+            vec_kind: None,
+        }
+    }
 }
 
 /// Every supported type. Adding a kind is adding a row.
 pub(crate) const KINDS: &[KindRow] = &[
-    KindRow {
-        type_name: "Gauge",
-        kind: "Gauge",
-        per_rank_kind: Some("GaugeVec"),
-        labels: false,
-        gauge: true,
-        from: true,
-    },
-    KindRow {
-        type_name: "IntGauge",
-        kind: "IntGauge",
-        per_rank_kind: Some("IntGaugeVec"),
-        labels: false,
-        gauge: true,
-        from: true,
-    },
-    KindRow {
-        type_name: "GaugeVec",
-        kind: "GaugeVec",
-        per_rank_kind: None,
-        labels: true,
-        gauge: true,
-        from: false,
-    },
-    KindRow {
-        type_name: "IntGaugeVec",
-        kind: "IntGaugeVec",
-        per_rank_kind: None,
-        labels: true,
-        gauge: true,
-        from: false,
-    },
+    KindRow::series("Gauge", MetricType::Gauge, "GaugeVec"),
+    KindRow::series("IntGauge", MetricType::Gauge, "IntGaugeVec"),
+    KindRow::series("Counter", MetricType::Counter, "CounterVec"),
+    KindRow::series("IntCounter", MetricType::Counter, "IntCounterVec"),
+    KindRow::series("Histogram", MetricType::Histogram, "HistogramVec"),
+    KindRow::vec("GaugeVec", MetricType::Gauge),
+    KindRow::vec("IntGaugeVec", MetricType::Gauge),
+    KindRow::vec("CounterVec", MetricType::Counter),
+    KindRow::vec("IntCounterVec", MetricType::Counter),
+    KindRow::vec("HistogramVec", MetricType::Histogram),
 ];
 
-/// A recognised field type.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FieldKind {
-    pub(crate) row: &'static KindRow,
-    pub(crate) per_rank: bool,
+/// How a field wraps its kind.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape<'a> {
+    /// A `prometheus` type as it is.
+    Plain,
+    /// `PerRank<M>`.
+    PerRank,
+    /// `Family<L, M>`, with `L`'s type.
+    Family(&'a Type),
+    /// `PerRank<Family<L, M>>`, with `L`'s type.
+    PerRankFamily(&'a Type),
 }
 
-impl FieldKind {
-    /// Recognises a field type by the last segment of its path (and of
-    /// `PerRank`'s argument). `None` for anything unsupported.
-    pub(crate) fn of(ty: &Type) -> Option<Self> {
-        let (name, arg) = last_segment(ty)?;
-        if name == PER_RANK {
-            let (inner, inner_arg) = last_segment(arg?)?;
-            if inner_arg.is_some() {
-                return None;
+/// A recognised field type.
+#[derive(Clone, Copy)]
+pub(crate) struct FieldKind<'a> {
+    pub(crate) row: &'static KindRow,
+    pub(crate) shape: Shape<'a>,
+}
+
+impl<'a> FieldKind<'a> {
+    /// Recognises a field type by the last segment of its path (and of its generic arguments).
+    /// `None` for anything unsupported.
+    pub(crate) fn of(ty: &'a Type) -> Option<Self> {
+        let (name, args) = segment(ty)?;
+        match (name.as_str(), args.as_slice()) {
+            (PER_RANK, [inner]) => {
+                let (inner_name, inner_args) = segment(inner)?;
+                match (inner_name.as_str(), inner_args.as_slice()) {
+                    (FAMILY, [labels, series]) => Some(Self {
+                        row: series_row(series)?,
+                        shape: Shape::PerRankFamily(labels),
+                    }),
+                    (_, []) => Some(Self {
+                        row: series_row(inner)?,
+                        shape: Shape::PerRank,
+                    }),
+                    _ => None,
+                }
             }
-            let row = KINDS.iter().find(|row| row.type_name == inner)?;
-            row.per_rank_kind?;
-            Some(FieldKind {
-                row,
-                per_rank: true,
-            })
-        } else if arg.is_some() {
-            None
-        } else {
-            let row = KINDS.iter().find(|row| row.type_name == name)?;
-            Some(FieldKind {
-                row,
-                per_rank: false,
-            })
+            (FAMILY, [labels, series]) => Some(Self {
+                row: series_row(series)?,
+                shape: Shape::Family(labels),
+            }),
+            (_, []) => Some(Self {
+                row: KINDS.iter().find(|row| row.type_name == name)?,
+                shape: Shape::Plain,
+            }),
+            _ => None,
         }
     }
 
     /// The `MetricKind` variant that gets registered.
     pub(crate) fn metric_kind(self) -> &'static str {
-        match (self.per_rank, self.row.per_rank_kind) {
-            (true, Some(kind)) => kind,
-            _ => self.row.kind,
+        match (self.shape, self.row.vec_kind) {
+            (Shape::Plain, _) | (_, None) => self.row.type_name,
+            (_, Some(vec_kind)) => vec_kind,
         }
     }
 
-    /// `labels(..)` fits this kind: it has variable labels of its own (a
-    /// per-rank field's only variable label is `dp_rank`).
-    pub(crate) fn takes_labels(self) -> bool {
-        self.row.labels && !self.per_rank
+    pub(crate) fn per_rank(self) -> bool {
+        matches!(self.shape, Shape::PerRank | Shape::PerRankFamily(_))
     }
 
-    /// The type as users write it, e.g. `PerRank<IntGauge>`.
+    /// The typed label set of a `Family`, if it is one.
+    pub(crate) fn label_set(self) -> Option<&'a Type> {
+        match self.shape {
+            Shape::Family(labels) | Shape::PerRankFamily(labels) => Some(labels),
+            Shape::Plain | Shape::PerRank => None,
+        }
+    }
+
+    /// The element types of the label set: a tuple's elements, or the one type.
+    pub(crate) fn label_types(self) -> Vec<&'a Type> {
+        match self.label_set().map(ungroup) {
+            Some(Type::Tuple(tuple)) => tuple.elems.iter().collect(),
+            Some(ty) => vec![ty],
+            None => Vec::new(),
+        }
+    }
+
+    /// `labels(..)` is required: a `*Vec` or a typed family.
+    pub(crate) fn needs_labels(self) -> bool {
+        self.row.vec || self.label_set().is_some()
+    }
+
+    /// `unseeded` applies: a family whose series are created ahead of time.
+    pub(crate) fn seedable(self) -> bool {
+        !matches!(self.shape, Shape::Plain)
+    }
+
+    /// `from = field` can write it: one gauge or counter series (per rank or not).
+    pub(crate) fn takes_from(self) -> bool {
+        !self.row.vec
+            && self.row.ty != MetricType::Histogram
+            && matches!(self.shape, Shape::Plain | Shape::PerRank)
+    }
+
+    pub(crate) fn histogram(self) -> bool {
+        self.row.ty == MetricType::Histogram
+    }
+
+    /// The type as users write it, e.g. `PerRank<IntGauge>` or `Family<L, Counter>`.
     pub(crate) fn type_name(self) -> String {
-        if self.per_rank {
-            format!("{PER_RANK}<{}>", self.row.type_name)
-        } else {
-            self.row.type_name.to_owned()
+        let series = self.row.type_name;
+        match self.shape {
+            Shape::Plain => series.to_owned(),
+            Shape::PerRank => format!("{PER_RANK}<{series}>"),
+            Shape::Family(labels) => format!("{FAMILY}<{}, {series}>", display_type(labels)),
+            Shape::PerRankFamily(labels) => {
+                format!("{PER_RANK}<{FAMILY}<{}, {series}>>", display_type(labels))
+            }
         }
     }
+}
+
+/// The series row `ty` names, if it is a series kind.
+fn series_row(ty: &Type) -> Option<&'static KindRow> {
+    let (name, args) = segment(ty)?;
+    if !args.is_empty() {
+        return None;
+    }
+    KINDS
+        .iter()
+        .find(|row| row.type_name == name && row.vec_kind.is_some())
 }
 
 /// `ty` is a `PerRank<..>`, supported or not.
 pub(crate) fn is_per_rank(ty: &Type) -> bool {
-    last_segment(ty).is_some_and(|(name, _)| name == PER_RANK)
+    segment(ty).is_some_and(|(name, _)| name == PER_RANK)
 }
 
-/// Why `ty` is not a supported field type, for the error at `ty`.
+/// Why `ty` is not a supported field type, for the one error at `ty`.
 pub(crate) fn unsupported(ty: &Type) -> String {
     let shown = display_type(ty);
-    // `PerRank` of a kind with labels of its own gets its own advice.
-    if let Some((outer, Some(arg))) = last_segment(ty)
-        && outer == PER_RANK
-        && let Some((inner, None)) = last_segment(arg)
-        && let Some(row) = KINDS
-            .iter()
-            .find(|row| row.type_name == inner && row.per_rank_kind.is_none())
-    {
-        let takes = or_list(
-            KINDS
-                .iter()
-                .filter(|row| row.per_rank_kind.is_some())
-                .map(|row| format!("`{}`", row.type_name))
-                .collect(),
-        );
-        return format!(
-            "unsupported field type `{shown}`: `{PER_RANK}` takes {takes} (one series per \
-             `dp_rank`); for a family with labels of its own use `{inner}` with \
-             `#[gauge(labels(\"label\", ..))]`",
-            inner = row.type_name
-        );
+    let series = or_list(series_names());
+    match segment(ty) {
+        Some((name, _)) if name == PER_RANK => format!(
+            "unsupported field type `{shown}`: `{PER_RANK}` takes {series} (one series per \
+             `dp_rank`), or `{FAMILY}<L, M>` of one of them; for string labels of its own use a \
+             `*Vec` type with `#[metric(labels(\"label\", ..))]`"
+        ),
+        Some((name, _)) if name == FAMILY => format!(
+            "unsupported field type `{shown}`: `{FAMILY}<L, M>` takes a `#[derive(LabelValue)]` \
+             enum (or a tuple of up to four) as `L`, and {series} as `M`"
+        ),
+        _ => format!(
+            "unsupported field type `{shown}`: engine metrics are {}",
+            supported_list()
+        ),
     }
-    format!(
-        "unsupported field type `{shown}`: engine gauges are {}",
-        supported_list()
-    )
 }
 
-/// "Gauge, IntGauge, ..., PerRank<Gauge> or PerRank<IntGauge>", from the table.
-pub(crate) fn supported_list() -> String {
-    let plain = KINDS.iter().map(|row| row.type_name.to_owned());
-    let ranked = KINDS
+fn series_names() -> Vec<String> {
+    KINDS
         .iter()
-        .filter(|row| row.per_rank_kind.is_some())
-        .map(|row| format!("{PER_RANK}<{}>", row.type_name));
-    or_list(plain.chain(ranked).collect())
+        .filter(|row| row.vec_kind.is_some())
+        .map(|row| format!("`{}`", row.type_name))
+        .collect()
+}
+
+/// Every supported field type, from the table.
+pub(crate) fn supported_list() -> String {
+    let plain = KINDS.iter().map(|row| format!("`{}`", row.type_name));
+    let wrapped = [
+        format!("`{PER_RANK}<M>`"),
+        format!("`{FAMILY}<L, M>`"),
+        format!("`{PER_RANK}<{FAMILY}<L, M>>`"),
+    ];
+    let series = KINDS
+        .iter()
+        .filter(|row| row.vec_kind.is_some())
+        .map(|row| row.type_name)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{} (with `M` one of {series})",
+        or_list(plain.chain(wrapped).collect())
+    )
 }
 
 /// "a, b or c".
@@ -173,25 +246,39 @@ fn or_list(names: Vec<String>) -> String {
     }
 }
 
-/// The last segment's name of a plain path type, and its single generic type
-/// argument if it has exactly one (`Some(None)`-like cases are unsupported).
-fn last_segment(ty: &Type) -> Option<(String, Option<&Type>)> {
-    let path = match ty {
-        Type::Path(path) if path.qself.is_none() => &path.path,
-        Type::Group(group) => return last_segment(&group.elem),
-        Type::Paren(paren) => return last_segment(&paren.elem),
-        _ => return None,
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => ungroup(&group.elem),
+        Type::Paren(paren) => ungroup(&paren.elem),
+        _ => ty,
+    }
+}
+
+/// The last segment's name of a plain path type, and its generic type arguments (a segment with
+/// any other kind of argument gives an empty name, which matches no kind).
+fn segment(ty: &Type) -> Option<(String, Vec<&Type>)> {
+    let Type::Path(path) = ungroup(ty) else {
+        return None;
     };
-    let segment = path.segments.last()?;
-    let arg = match &segment.arguments {
-        PathArguments::None => None,
-        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match args.args.first() {
-            Some(GenericArgument::Type(ty)) => Some(ty),
-            _ => return Some((String::new(), None)),
-        },
-        _ => return Some((String::new(), None)),
+    if path.qself.is_some() {
+        return None;
+    }
+    let segment = path.path.segments.last()?;
+    let args = match &segment.arguments {
+        PathArguments::None => Vec::new(),
+        PathArguments::AngleBracketed(args) => {
+            let mut types = Vec::new();
+            for arg in &args.args {
+                match arg {
+                    GenericArgument::Type(ty) => types.push(ty),
+                    _ => return Some((String::new(), Vec::new())),
+                }
+            }
+            types
+        }
+        PathArguments::Parenthesized(_) => return Some((String::new(), Vec::new())),
     };
-    Some((segment.ident.to_string(), arg))
+    Some((segment.ident.to_string(), args))
 }
 
 /// A type as users write it: `PerRank<Gauge>` rather than `PerRank < Gauge >`.

@@ -13,7 +13,7 @@ mod errors;
 mod expand;
 mod fallback;
 mod kind;
-mod reserved;
+mod label;
 mod valid;
 
 #[cfg(test)]
@@ -21,19 +21,20 @@ mod tests;
 
 use proc_macro::TokenStream;
 
-/// Derives `engine_gauges::EngineGauges` for a struct of gauges.
+/// Derives `engine_gauges::EngineGauges` for a struct of metrics.
 ///
 /// Documented on the re-export, `engine_gauges::EngineGauges`.
-#[proc_macro_derive(EngineGauges, attributes(gauges, gauge))]
+#[proc_macro_derive(EngineGauges, attributes(gauges, metric, gauge))]
 pub fn derive_engine_gauges(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
 }
 
-/// The label names this macro treats as reserved by the runtime, as a
-/// `&[&str]`, so the runtime can test that they equal its own list.
-#[doc(hidden)]
-#[proc_macro]
-pub fn __reserved_label_names(_: TokenStream) -> TokenStream {
-    reserved::expand().into()
+/// Derives `engine_gauges::LabelValue` for a fieldless enum.
+///
+/// Documented on the re-export, `engine_gauges::LabelValue`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    label::derive(&input).into()
 }

@@ -1,23 +1,18 @@
-//! Rules across attributes and fields: names, labels, help texts and which
-//! attribute fits which kind of field.
+//! Rules across attributes and fields: names, labels, help texts, buckets and which attribute
+//! fits which kind of field. The rules themselves live in `engine-gauges-rules`, shared with the
+//! runtime; this file says where each one points.
 
 use crate::ast::{Field, Input};
+use crate::attr::{BucketsValue, FIELD_ATTR};
 use crate::errors::Errors;
-use crate::kind::{KINDS, PER_RANK};
-use crate::reserved::{self, RANK_LABEL, Reserved};
+use crate::kind::{FAMILY, FieldKind, KINDS, PER_RANK};
+use engine_gauges_rules::labels::DP_RANK;
+use engine_gauges_rules::{
+    BucketProblem, LabelProblem, check_buckets, check_label_name, check_metric_name,
+    is_valid_metric_name,
+};
 use proc_macro2::Span;
 use std::collections::{HashMap, HashSet};
-
-/// Name suffixes Prometheus gives to other metric types, and which.
-const FOREIGN_SUFFIXES: &[(&str, &str)] = &[
-    ("_total", "counters"),
-    ("_count", "histograms and summaries"),
-    ("_sum", "histograms and summaries"),
-    ("_bucket", "histograms"),
-];
-
-/// Labels Prometheus itself gives a meaning, and which.
-const PROMETHEUS_LABELS: &[(&str, &str)] = &[("quantile", "summary quantiles")];
 
 pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
     check_prefix(input, errors);
@@ -45,6 +40,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
         check_help(input, field, errors);
         check_name(input, field, &mut exported, errors);
         check_attrs_fit_kind(input, field, errors);
+        check_buckets_of(field, errors);
         check_field_labels(field, &const_names, per_rank, errors);
     }
 }
@@ -52,7 +48,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
 fn check_prefix(input: &Input<'_>, errors: &mut Errors) {
     if let Some(prefix) = &input.attrs.prefix {
         let value = prefix.value();
-        if !value.is_empty() && !is_metric_name(&value) {
+        if !value.is_empty() && !is_valid_metric_name(&value) {
             errors.at(
                 prefix.span(),
                 format!(
@@ -78,7 +74,7 @@ fn check_help(input: &Input<'_>, field: &Field<'_>, errors: &mut Errors) {
             field.ident.span(),
             format!(
                 "metric `{}` has no help text: add a doc comment (`/// ...`) or \
-                 `#[gauge(help = \"...\")]` to field `{}`",
+                 `#[{FIELD_ATTR}(help = \"...\")]` to field `{}`",
                 input.full_name(field),
                 field.field_name()
             ),
@@ -97,7 +93,7 @@ fn check_name(
     let fix = if field.attrs.name.is_some() {
         "change `name`"
     } else {
-        "rename the field or set `#[gauge(name = \"...\")]`"
+        "rename the field or set `#[metric(name = \"...\")]`"
     };
     let short = field.short_name();
     if short.is_empty() {
@@ -110,13 +106,15 @@ fn check_name(
     let full = input.full_name(field);
     let prefix_ok = input.attrs.prefix.as_ref().is_none_or(|prefix| {
         let prefix = prefix.value();
-        prefix.is_empty() || is_metric_name(&prefix)
+        prefix.is_empty() || is_valid_metric_name(&prefix)
     });
     // With an invalid prefix (already reported) judge the part after it alone.
     let valid = if prefix_ok {
-        is_metric_name(&full)
+        is_valid_metric_name(&full)
     } else {
-        short.chars().all(is_metric_char)
+        short
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     };
     if !valid {
         errors.at(
@@ -127,18 +125,11 @@ fn check_name(
         );
         return;
     }
-    if field.kind.is_some_and(|kind| kind.row.gauge)
-        && let Some((suffix, owner)) = FOREIGN_SUFFIXES
-            .iter()
-            .find(|(suffix, _)| full.ends_with(suffix))
+    if prefix_ok
+        && let Some(kind) = field.kind
+        && let Err(problem) = check_metric_name(&full, kind.row.ty)
     {
-        errors.at(
-            span,
-            format!(
-                "gauge `{full}` ends in `{suffix}`, a suffix Prometheus reserves for {owner}, \
-                     so queries and exporters would misread it; {fix}"
-            ),
-        );
+        errors.at(span, format!("{} `{full}`: {problem}", kind.row.ty));
     }
     match exported.get(&full) {
         Some(first) => errors.at(
@@ -174,65 +165,145 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
         return;
     };
     let ty = kind.type_name();
-    let with_labels = KINDS
-        .iter()
-        .filter(|row| row.labels)
-        .map(|row| format!("`{}`", row.type_name))
-        .collect::<Vec<_>>()
-        .join(" and ");
-    match &field.attrs.labels {
-        Some(labels) if !kind.takes_labels() => {
-            let why = if kind.per_rank {
-                format!(" (the variable label of a `{PER_RANK}` field is `{RANK_LABEL}`)")
+    check_labels_fit(field, kind, &ty, errors);
+    if let Some(key) = &field.attrs.unseeded
+        && !kind.seedable()
+    {
+        errors.at(
+            key.span(),
+            format!(
+                "`unseeded` only applies to `{PER_RANK}<..>` and `{FAMILY}<..>` fields (it leaves \
+                 their series absent until first written); field `{name}` is a `{ty}`: remove \
+                 `unseeded`"
+            ),
+        );
+    }
+    if let Some(from) = &field.attrs.from
+        && !kind.takes_from()
+    {
+        let why = if kind.histogram() {
+            format!(
+                "a histogram records observations, not a value to copy: remove `from` and call \
+                 `observe` on field `{name}`"
+            )
+        } else {
+            format!(
+                "a snapshot field is one value, but `{ty}` has a series per label value; remove \
+                 `from` and write field `{name}` in code"
+            )
+        };
+        errors.at(
+            from.key.span(),
+            format!("`from` cannot write field `{name}`: {why}"),
+        );
+    }
+    match &field.attrs.buckets {
+        Some(buckets) if !kind.histogram() => errors.at(
+            buckets.key.span(),
+            format!(
+                "`buckets` only applies to histograms; field `{name}` is a `{ty}`: remove \
+                 `buckets`"
+            ),
+        ),
+        None if kind.histogram() && !field.attrs.has("buckets") => errors.spanned(
+            field.ty,
+            format!(
+                "histogram `{}` needs bucket bounds: add `#[{FIELD_ATTR}(buckets = [..])]`, or a \
+                 preset such as `buckets = engine_gauges::buckets::REQUEST_LATENCY_SECONDS` \
+                 (LLM latencies span milliseconds to minutes; no default fits them)",
+                input.full_name(field)
+            ),
+        ),
+        _ => {}
+    }
+}
+
+/// `labels(..)` against the field's kind: required and non-empty for a `*Vec`, one name per
+/// label for a typed family, refused otherwise.
+fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &mut Errors) {
+    let name = field.field_name();
+    let typed = kind.label_set().map(|_| kind.label_types().len());
+    match (&field.attrs.labels, typed) {
+        (Some(labels), _) if !kind.needs_labels() => {
+            let why = if kind.per_rank() {
+                format!(" (the variable label of a `{PER_RANK}` field is `{DP_RANK}`)")
             } else {
                 String::new()
             };
+            let with_labels = KINDS
+                .iter()
+                .filter(|row| row.vec)
+                .map(|row| format!("`{}`", row.type_name))
+                .collect::<Vec<_>>()
+                .join(", ");
             errors.at(
                 labels.key.span(),
                 format!(
-                    "`{ty}` takes no `labels(..)`{why}: only {with_labels} have variable \
-                     labels; remove `labels` from field `{name}`"
+                    "`{ty}` takes no `labels(..)`{why}: only {with_labels} and `{FAMILY}<L, M>` \
+                     have labels of their own; remove `labels` from field `{name}`"
                 ),
             );
         }
-        Some(labels) if labels.names.is_empty() => errors.at(
+        (Some(labels), Some(count)) if labels.names.len() != count => errors.at(
+            labels.key.span(),
+            format!(
+                "field `{name}` is a `{ty}`, whose label set has {count} label{s}, but \
+                 `labels(..)` names {given}: give one name per label, in the order of the set",
+                s = if count == 1 { "" } else { "s" },
+                given = labels.names.len(),
+            ),
+        ),
+        (Some(labels), None) if labels.names.is_empty() => errors.at(
             labels.key.span(),
             format!(
                 "`labels()` of field `{name}` is empty: `{ty}` needs at least one variable \
                  label, as in `labels(\"lora_adapter\")`"
             ),
         ),
-        None if kind.row.labels && !field.attrs.has("labels") => errors.spanned(
-            field.ty,
-            format!(
-                "`{ty}` needs variable labels: add `#[gauge(labels(\"label\", ..))]` to field \
-                 `{name}`"
-            ),
-        ),
+        (None, _) if kind.needs_labels() && !field.attrs.has("labels") => {
+            let what = match typed {
+                Some(count) => format!(
+                    "one label name per label of its set ({count}), as in \
+                     `#[{FIELD_ATTR}(labels(\"finish_reason\"))]`"
+                ),
+                None => format!("variable labels: add `#[{FIELD_ATTR}(labels(\"label\", ..))]`"),
+            };
+            errors.spanned(field.ty, format!("`{ty}` needs {what} on field `{name}`"));
+        }
         _ => {}
     }
-    if let Some(key) = &field.attrs.unseeded
-        && !kind.per_rank
-    {
-        errors.at(
-            key.span(),
-            format!(
-                "`unseeded` only applies to `{PER_RANK}<..>` fields (it leaves each rank's \
-                     series absent until first written); field `{name}` is a `{ty}`: remove \
-                     `unseeded`"
-            ),
-        );
+}
+
+/// Literal bucket bounds, checked here; a path is checked by a generated `const` assertion.
+fn check_buckets_of(field: &Field<'_>, errors: &mut Errors) {
+    let Some(buckets) = &field.attrs.buckets else {
+        return;
+    };
+    if field.kind.is_some_and(|kind| !kind.histogram()) {
+        return;
     }
-    if let Some(from) = &field.attrs.from
-        && !kind.row.from
-    {
-        errors.at(
-            from.key.span(),
-            format!(
-                "`from` cannot write field `{name}`: a snapshot field is one value, but \
-                     `{ty}` has a series per label value; remove `from` and set it in code"
-            ),
-        );
+    let BucketsValue::Literal { bounds, brackets } = &buckets.value else {
+        return;
+    };
+    // Bounds that are not numbers are already reported.
+    let Some(values) = bounds
+        .iter()
+        .map(|(value, _)| *value)
+        .collect::<Option<Vec<f64>>>()
+    else {
+        return;
+    };
+    match check_buckets(&values) {
+        Ok(()) => {}
+        Err(problem @ BucketProblem::Empty) => errors.at(*brackets, problem.message()),
+        Err(
+            problem @ (BucketProblem::NotFinite { index } | BucketProblem::NotIncreasing { index }),
+        ) => {
+            if let Some((_, tokens)) = bounds.get(index) {
+                errors.spanned(tokens, problem.message());
+            }
+        }
+        Err(problem) => errors.at(*brackets, problem.message()),
     }
 }
 
@@ -246,11 +317,17 @@ fn check_field_labels(
         return;
     };
     // Labels the field's kind rejects (already reported) are not judged one by one.
-    if field.kind.is_some_and(|kind| !kind.takes_labels()) {
+    if field.kind.is_some_and(|kind| !kind.needs_labels()) {
         return;
     }
     let name = field.field_name();
     let place = Place::Field(&name);
+    // A per-rank family's first label is `dp_rank`.
+    let per_rank = if field.per_rank() {
+        Some(name.as_str())
+    } else {
+        per_rank
+    };
     let mut seen = Vec::new();
     for label in &labels.names {
         let value = label.value();
@@ -298,67 +375,20 @@ fn check_label(
     per_rank: Option<&str>,
     errors: &mut Errors,
 ) -> bool {
-    let message = if name.is_empty() {
-        format!("empty label name in {place}: give the label a name")
-    } else if !is_label_name(name) {
-        format!(
-            "invalid label name `{name}` in {place}: label names match \
-             `[a-zA-Z_][a-zA-Z0-9_]*`; rename it"
-        )
-    } else if name.starts_with("__") {
-        format!(
-            "label `{name}` in {place} starts with `__`, which Prometheus reserves for its own \
-             labels; rename it"
-        )
-    } else if let Some(why) = reserved::reserved(name) {
-        let (who, all) = match why {
-            Reserved::Hierarchy => (
-                "injected on every metric by the runtime hierarchy",
-                reserved::HIERARCHY_LABELS,
+    let message = match check_label_name(name) {
+        Err(LabelProblem::Empty) => format!("empty label name in {place}: give the label a name"),
+        Err(problem @ (LabelProblem::HierarchyInjected | LabelProblem::EngineAuto)) => {
+            format!("label `{name}` is reserved: {problem} from {place}")
+        }
+        Err(problem) => format!("label `{name}` in {place}: {problem}"),
+        Ok(()) => match (name, per_rank) {
+            (DP_RANK, Some(first)) => format!(
+                "label `{DP_RANK}` in {place} clashes with the per-rank fields of this set (such \
+                 as `{first}`), whose variable label it is; rename it"
             ),
-            Reserved::AutoLabel => (
-                "added to every metric by `EngineMetrics` as an engine auto-label",
-                reserved::AUTO_LABELS,
-            ),
-        };
-        let all = all
-            .iter()
-            .map(|name| format!("`{name}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("label `{name}` is reserved: it is {who} ({all}); remove it from {place}")
-    } else if let Some((_, meaning)) = PROMETHEUS_LABELS.iter().find(|(label, _)| *label == name) {
-        format!("label `{name}` in {place} is reserved by Prometheus for {meaning}; rename it")
-    } else if let (RANK_LABEL, Some(first)) = (name, per_rank) {
-        format!(
-            "label `{RANK_LABEL}` in {place} clashes with the per-rank fields of this set (such as \
-             `{first}`), whose variable label it is; rename it"
-        )
-    } else {
-        return true;
+            _ => return true,
+        },
     };
     errors.at(span, message);
     false
-}
-
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-pub(crate) fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(is_metric_char)
-}
-
-fn is_metric_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == ':'
-}
-
-/// `[a-zA-Z_][a-zA-Z0-9_]*`
-pub(crate) fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

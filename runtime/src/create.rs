@@ -10,18 +10,16 @@ use prometheus::{
 };
 
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
-use crate::names::{
-    is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
-};
+use engine_gauges_rules::{LabelProblem, MetricType, check_label_name as label_rule};
+
+use crate::names::{is_valid_metric_name, sanitize_label_name, sanitize_metric_name};
 use crate::{Error, labels};
 
 /// The prefix [`create_metric`] puts before every name.
 pub const COMPONENT_PREFIX: &str = "dynamo_component";
 
-/// The default histogram buckets, in seconds.
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+/// The default histogram buckets, in seconds: [`buckets::DEFAULT`](crate::buckets::DEFAULT).
+pub const DEFAULT_BUCKETS: &[f64] = crate::buckets::DEFAULT;
 
 /// The metric types [`create_metric`] makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -68,11 +66,7 @@ impl MetricKind {
 
     /// The Prometheus type on the page's `# TYPE` line: `gauge`, `counter` or `histogram`.
     pub const fn prometheus_type(self) -> &'static str {
-        match self {
-            Self::Gauge | Self::IntGauge | Self::GaugeVec | Self::IntGaugeVec => "gauge",
-            Self::Counter | Self::IntCounter | Self::CounterVec | Self::IntCounterVec => "counter",
-            Self::Histogram | Self::HistogramVec => "histogram",
-        }
+        self.metric_type().as_str()
     }
 
     /// Whether the type has variable labels (a `*Vec`).
@@ -90,6 +84,17 @@ impl MetricKind {
     /// Whether the type is a histogram.
     pub const fn is_histogram(self) -> bool {
         matches!(self, Self::Histogram | Self::HistogramVec)
+    }
+
+    /// The Prometheus type, which decides the naming rules the name follows.
+    pub const fn metric_type(self) -> MetricType {
+        match self {
+            Self::Gauge | Self::IntGauge | Self::GaugeVec | Self::IntGaugeVec => MetricType::Gauge,
+            Self::Counter | Self::IntCounter | Self::CounterVec | Self::IntCounterVec => {
+                MetricType::Counter
+            }
+            Self::Histogram | Self::HistogramVec => MetricType::Histogram,
+        }
     }
 }
 
@@ -235,13 +240,21 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
             prefix: prefix.to_owned(),
         });
     }
+    if let Err(problem) = engine_gauges_rules::check_metric_name(&metric, kind.metric_type()) {
+        let reason = problem.to_string();
+        return Err(Error::NamingConvention {
+            metric,
+            kind,
+            reason,
+        });
+    }
     if help.trim().is_empty() {
         return Err(Error::EmptyHelp { metric });
     }
 
     let mut const_keys = HashSet::new();
     for &(key, _) in const_labels {
-        check_label_name(&metric, key, kind)?;
+        check_label_name(&metric, key)?;
         if !const_keys.insert(key) {
             return Err(Error::DuplicateLabel {
                 metric,
@@ -258,7 +271,7 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     };
     let mut variable = HashSet::new();
     for &label in label_names {
-        check_label_name(&metric, label, kind)?;
+        check_label_name(&metric, label)?;
         if !variable.insert(label) {
             return Err(Error::DuplicateLabel {
                 metric,
@@ -308,37 +321,32 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     }
 }
 
-/// Checks a caller's label name (const key or variable name) against every naming rule.
-pub(crate) fn check_label_name(metric: &str, label: &str, kind: MetricKind) -> Result<(), Error> {
-    let reserved = |reason| Error::ReservedLabel {
-        metric: metric.to_owned(),
-        label: label.to_owned(),
-        reason,
-    };
-    if !is_valid_label_name(label) {
-        return Err(Error::InvalidLabelName {
-            metric: metric.to_owned(),
-            label: label.to_owned(),
-        });
+/// Checks a caller's label name (const key or variable name) against every naming rule. The
+/// engine's auto-labels (`model`, `model_name`) are ordinary labels here: a caller of
+/// `create_metric` sets them itself.
+pub(crate) fn check_label_name(metric: &str, label: &str) -> Result<(), Error> {
+    let (metric, owned) = (metric.to_owned(), label.to_owned());
+    match label_rule(label) {
+        Ok(()) | Err(LabelProblem::EngineAuto) => Ok(()),
+        Err(LabelProblem::Empty | LabelProblem::Invalid) => Err(Error::InvalidLabelName {
+            metric,
+            label: owned,
+        }),
+        Err(LabelProblem::HierarchyInjected) => Err(Error::HierarchyInjectedLabel {
+            metric,
+            label: owned,
+        }),
+        Err(problem @ LabelProblem::CamelCase) => Err(Error::LabelNamingConvention {
+            metric,
+            label: owned,
+            reason: problem.message(),
+        }),
+        Err(problem) => Err(Error::ReservedLabel {
+            metric,
+            label: owned,
+            reason: problem.message(),
+        }),
     }
-    if label.starts_with("__") {
-        return Err(reserved(
-            "names starting with `__` are reserved for Prometheus's own use",
-        ));
-    }
-    if labels::is_hierarchy_injected(label) {
-        return Err(Error::HierarchyInjectedLabel {
-            metric: metric.to_owned(),
-            label: label.to_owned(),
-        });
-    }
-    if label == "quantile" {
-        return Err(reserved("Prometheus uses `quantile` for summary quantiles"));
-    }
-    if label == "le" && kind.is_histogram() {
-        return Err(reserved("Prometheus uses `le` for histogram bucket bounds"));
-    }
-    Ok(())
 }
 
 fn check_buckets(
@@ -346,11 +354,6 @@ fn check_buckets(
     kind: MetricKind,
     buckets: Option<Vec<f64>>,
 ) -> Result<Vec<f64>, Error> {
-    let invalid = |buckets: Vec<f64>, reason| Error::InvalidBuckets {
-        metric: metric.to_owned(),
-        buckets,
-        reason,
-    };
     match (kind.is_histogram(), buckets) {
         (false, None) => Ok(Vec::new()),
         (false, Some(_)) => Err(Error::UnexpectedBuckets {
@@ -358,17 +361,13 @@ fn check_buckets(
             kind,
         }),
         (true, None) => Ok(DEFAULT_BUCKETS.to_vec()),
-        (true, Some(b)) if b.is_empty() => Err(invalid(
-            b,
-            "give at least one bucket bound, or `None` for the defaults",
-        )),
-        (true, Some(b)) if b.iter().any(|x| !x.is_finite()) => Err(invalid(
-            b,
-            "bounds must be finite (the `+Inf` bucket is added for you)",
-        )),
-        (true, Some(b)) if b.windows(2).any(|w| w[0] >= w[1]) => {
-            Err(invalid(b, "bounds must be strictly increasing"))
-        }
-        (true, Some(b)) => Ok(b),
+        (true, Some(buckets)) => match engine_gauges_rules::check_buckets(&buckets) {
+            Ok(()) => Ok(buckets),
+            Err(problem) => Err(Error::InvalidBuckets {
+                metric: metric.to_owned(),
+                buckets,
+                reason: problem.message(),
+            }),
+        },
     }
 }

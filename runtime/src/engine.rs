@@ -114,6 +114,10 @@ impl EngineMetrics {
         &self.hierarchy
     }
 
+    pub(crate) fn hierarchy_dyn(&self) -> &dyn MetricsHierarchy {
+        &*self.hierarchy
+    }
+
     /// The precomputed auto-labels (hierarchy labels and model labels), raw.
     pub fn auto_labels(&self) -> &Arc<HashMap<String, String>> {
         &self.auto_labels

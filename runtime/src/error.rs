@@ -198,6 +198,57 @@ pub enum Error {
         limit: u32,
     },
 
+    /// A name that breaks Prometheus's naming conventions, as `promtool check metrics` lints them
+    /// (a counter without `_total`, a unit that is not a base unit, camelCase, ...).
+    #[error("metric `{metric}` (a {kind}) breaks Prometheus's naming conventions: {reason}")]
+    NamingConvention {
+        /// The metric being created.
+        metric: String,
+        /// Its type.
+        kind: MetricKind,
+        /// The rule broken and what to do instead.
+        reason: String,
+    },
+
+    /// A label name that breaks Prometheus's naming conventions (camelCase).
+    #[error(
+        "metric `{metric}`: label name `{label}` breaks Prometheus's naming conventions: {reason}"
+    )]
+    LabelNamingConvention {
+        /// The metric being created.
+        metric: String,
+        /// The label name.
+        label: String,
+        /// The rule broken and what to do instead.
+        reason: &'static str,
+    },
+
+    /// A per-rank or typed family whose table of series would be too large.
+    #[error(
+        "metric `{metric}`: {series} series (declared ranks times label combinations) is more than {limit}; declare fewer ranks, or use fewer label values"
+    )]
+    TooManySeries {
+        /// The metric being created.
+        metric: String,
+        /// How many series the table would hold.
+        series: u64,
+        /// The most a table holds.
+        limit: u64,
+    },
+
+    /// A typed family whose declared label names do not match its label set.
+    #[error(
+        "metric `{metric}`: {given} label name(s) declared for a label set of {expected}; give one name per label"
+    )]
+    LabelCount {
+        /// The metric being created.
+        metric: String,
+        /// How many labels the set has.
+        expected: usize,
+        /// How many names were declared.
+        given: usize,
+    },
+
     /// Encoding the exposition page failed.
     #[error("encoding the exposition page failed: {0}")]
     Encode(#[source] prometheus::Error),

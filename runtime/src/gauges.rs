@@ -30,7 +30,8 @@ pub struct MetricDescriptor {
     pub prefix: &'static str,
     /// The name without prefix (`total_blocks`).
     pub short_name: &'static str,
-    /// The registered type (`IntGaugeVec` for a `PerRank<IntGauge>`).
+    /// The registered type (`IntGaugeVec` for a `PerRank<IntGauge>`, `CounterVec` for a
+    /// `Family<L, Counter>`).
     pub kind: MetricKind,
     /// Whether the field is a [`PerRank`](crate::PerRank) family.
     pub per_rank: bool,
@@ -38,8 +39,13 @@ pub struct MetricDescriptor {
     pub seeded: bool,
     /// The help text.
     pub help: &'static str,
-    /// Variable labels (`dp_rank` for per-rank fields).
+    /// Variable labels: `dp_rank` first for per-rank fields, then the field's own `labels(..)`.
     pub variable_labels: &'static [&'static str],
+    /// The values of each typed label of a [`Family`](crate::Family) field, in the order of its
+    /// labels (the last ones of [`variable_labels`](Self::variable_labels)); empty otherwise.
+    pub label_values: &'static [&'static [&'static str]],
+    /// A histogram's bucket upper bounds (the `+Inf` bucket is implied); empty for other kinds.
+    pub buckets: &'static [f64],
     /// Const labels declared on the set.
     pub const_labels: &'static [(&'static str, &'static str)],
     /// Labels the runtime adds at registration ([`labels::RUNTIME_INJECTED`](crate::labels::RUNTIME_INJECTED)),

@@ -44,15 +44,18 @@
 // The derive's generated code names this crate `::engine_gauges`, inside it too.
 extern crate self as engine_gauges;
 
+pub mod buckets;
 mod create;
 mod engine;
 mod error;
+mod family;
 mod gauges;
 mod hierarchy;
 #[cfg(feature = "http")]
 mod http;
 pub mod labels;
 mod levels;
+mod metric;
 pub mod names;
 mod per_rank;
 mod reference;
@@ -73,13 +76,20 @@ pub use create::{
 };
 pub use engine::{ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
+pub use family::{Family, LabelSet, LabelValue};
 pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};
 #[cfg(feature = "http")]
 pub use http::MetricsServer;
 pub use levels::{Component, Endpoint, MetricsRoot, Namespace};
-pub use per_rank::{MAX_RANK_SPAN, PerRank, RankGauge, RankMetric, SetGauge};
+pub use metric::{HistogramTimer, Metric, Series};
+pub use per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES, PerRank, RankFamily, RankMetric, SetGauge};
 pub use reference::{ComponentGauges, LifecycleGauges};
+
+/// The label values of the lifecycle family `shutdown_stage_seconds`.
+pub mod lifecycle {
+    pub use crate::reference::{ShutdownReason, ShutdownStage};
+}
 pub use registry::{
     BoxError, MetricsRegistry, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
 };
@@ -88,6 +98,31 @@ pub use testing::TestHierarchy;
 
 #[doc = include_str!("derive.md")]
 pub use engine_gauges_macros::EngineGauges;
+
+/// Derives [`LabelValue`](trait@LabelValue) for a fieldless enum: each variant is one label value.
+///
+/// - A variant's value is its name in snake_case (`TimedOut` → `timed_out`);
+///   `#[label(rename = "...")]` on the variant sets it instead.
+/// - Values must be non-empty and unique: an empty or repeated value is a compile error on the
+///   variant (or on its `rename`).
+/// - Only the trait is implemented: derive `Clone`, `Copy` or `Debug` yourself if you want them.
+/// - `#[label(crate = path)]` on the enum names this crate when it is re-exported under another
+///   path.
+///
+/// ```
+/// use engine_gauges::LabelValue;
+///
+/// #[derive(LabelValue)]
+/// enum Stage {
+///     Unregister,
+///     RouterGrace,
+///     #[label(rename = "kv")]
+///     KvTransfer,
+/// }
+///
+/// assert_eq!(Stage::VALUES, ["unregister", "router_grace", "kv"]);
+/// ```
+pub use engine_gauges_macros::LabelValue;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

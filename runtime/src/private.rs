@@ -1,14 +1,18 @@
-//! Support for the code `#[derive(EngineGauges)]` generates. Not a public API.
+//! Support for the code `#[derive(EngineGauges)]` and `#[derive(LabelValue)]` generate. Not a
+//! public API.
 
 pub use core;
+pub use engine_gauges_rules as rules;
 
 use prometheus::core::Collector;
+use prometheus::{Counter, Gauge, IntCounter, IntGauge};
 
 pub use crate::MetricKind;
+pub use crate::family::LabelSet;
 pub use crate::per_rank::{RankMetric, SetGauge};
 use crate::{
-    CreateMetric, EngineMetrics, Error, MetricDescriptor, PerRank, create_metric_with_prefix,
-    labels,
+    CreateMetric, EngineMetrics, Error, Family, LabelValue, Metric, MetricDescriptor, PerRank,
+    create_metric_with_prefix, labels,
 };
 
 /// A descriptor as the derive writes it.
@@ -22,6 +26,8 @@ pub struct DescriptorParts {
     pub seeded: bool,
     pub help: &'static str,
     pub variable_labels: &'static [&'static str],
+    pub label_values: &'static [&'static [&'static str]],
+    pub buckets: &'static [f64],
     pub const_labels: &'static [(&'static str, &'static str)],
     pub field: &'static str,
     pub line: u32,
@@ -38,11 +44,34 @@ impl DescriptorParts {
             seeded: self.seeded,
             help: self.help,
             variable_labels: self.variable_labels,
+            label_values: self.label_values,
+            buckets: self.buckets,
             const_labels: self.const_labels,
             injected_labels: labels::RUNTIME_INJECTED,
             field: self.field,
             line: self.line,
         }
+    }
+}
+
+/// The values of a typed label, for descriptors: `<E as LabelValue>::VALUES`.
+pub const fn label_values<E: LabelValue>() -> &'static [&'static str] {
+    E::VALUES
+}
+
+/// Checks bucket bounds given by path, in a `const` block: a compile error if they are unusable.
+pub const fn assert_buckets(bounds: &[f64]) {
+    if let Err(problem) = engine_gauges_rules::check_buckets(bounds) {
+        panic!("{}", problem.message());
+    }
+}
+
+/// Checks, in a `const` block, that a typed family declares one label name per label of its set.
+pub const fn assert_label_count<L: LabelSet>(declared: usize, extra: usize) {
+    if L::ARITY + extra != declared {
+        panic!(
+            "`labels(..)` must give one name per label of the family's label set (one per tuple element)"
+        );
     }
 }
 
@@ -71,19 +100,25 @@ impl<'a> Registrar<'a> {
         }
     }
 
+    fn descriptor(&self, index: usize) -> &'static MetricDescriptor {
+        // The derive passes the index of a descriptor it wrote.
+        &self.descriptors[index]
+    }
+
     /// Creates and registers the metric of descriptor `index`.
     pub fn metric<T: CreateMetric>(&mut self, index: usize) -> Result<T, Error> {
-        let d = &self.descriptors[index];
+        let d = self.descriptor(index);
         let mut const_labels = d.const_labels.to_vec();
         const_labels.extend(self.metrics.engine_const_labels());
         let variable = (!d.variable_labels.is_empty()).then_some(d.variable_labels);
+        let buckets = T::KIND.is_histogram().then(|| d.buckets.to_vec());
         let metric: T = create_metric_with_prefix(
-            &**self.metrics.hierarchy(),
+            self.metrics.hierarchy_dyn(),
             d.prefix,
             d.short_name,
             d.help,
             &const_labels,
-            None,
+            buckets,
             variable,
         )?;
         self.registered.push(Box::new(metric.clone()));
@@ -91,15 +126,39 @@ impl<'a> Registrar<'a> {
     }
 
     /// Creates and registers the per-rank family of descriptor `index`.
-    pub fn per_rank<M: RankMetric>(
+    pub fn per_rank<R: RankMetric>(
         &mut self,
         index: usize,
         dp_ranks: &[u32],
-    ) -> Result<PerRank<M>, Error> {
-        let d = &self.descriptors[index];
-        PerRank::<M>::check_span(d.name, dp_ranks)?;
+    ) -> Result<PerRank<R>, Error> {
+        let d = self.descriptor(index);
+        PerRank::<R>::check_span(d.name, dp_ranks)?;
+        let family = self.metric::<<R::Series as Metric>::Vec>(index)?;
+        Ok(PerRank::new(d.name, family, dp_ranks, d.seeded))
+    }
+
+    /// Creates and registers the typed family of descriptor `index`.
+    pub fn family<L: LabelSet + 'static, M: Metric>(
+        &mut self,
+        index: usize,
+    ) -> Result<Family<L, M>, Error> {
+        let d = self.descriptor(index);
+        if d.variable_labels.len() != L::ARITY {
+            return Err(Error::LabelCount {
+                metric: d.name.to_owned(),
+                expected: L::ARITY,
+                given: d.variable_labels.len(),
+            });
+        }
+        if L::CARDINALITY as u64 > crate::per_rank::MAX_TABLE_SERIES {
+            return Err(Error::TooManySeries {
+                metric: d.name.to_owned(),
+                series: L::CARDINALITY as u64,
+                limit: crate::per_rank::MAX_TABLE_SERIES,
+            });
+        }
         let family = self.metric::<M::Vec>(index)?;
-        Ok(PerRank::new(family, dp_ranks, d.seeded))
+        Ok(Family::new(d.name, family, d.seeded))
     }
 
     /// Keeps everything registered.
@@ -112,28 +171,28 @@ impl Drop for Registrar<'_> {
     fn drop(&mut self) {
         for collector in self.registered.drain(..) {
             if let Err(error) = self.metrics.registry().unregister(collector) {
-                tracing::warn!(%error, "could not roll back a gauge of a failed registration");
+                tracing::warn!(%error, "could not roll back a metric of a failed registration");
             }
         }
     }
 }
 
-/// A snapshot field's value, as the value a gauge holds. `None` writes nothing; integers into an
+/// A snapshot field's value, as the value a metric holds. `None` writes nothing; integers into an
 /// `IntGauge` saturate at `i64::MAX` instead of wrapping.
 #[diagnostic::on_unimplemented(
-    message = "a snapshot field of type `{Self}` cannot be written to a gauge holding `{V}`",
+    message = "a snapshot field of type `{Self}` cannot be written to a metric holding `{V}`",
     label = "this `from` field has type `{Self}`",
-    note = "an `IntGauge` takes integers (saturating at `i64::MAX`); a `Gauge` takes floats and integers; `Option<_>` of either writes only `Some`"
+    note = "an `IntGauge` takes integers (saturating at `i64::MAX`); a `Gauge` takes floats and integers; an `IntCounter` takes an unsigned cumulative total; a `Counter` takes a cumulative total, integer or float; `Option<_>` of any of them writes only `Some`"
 )]
-pub trait IntoGaugeValue<V> {
-    fn into_gauge_value(self) -> Option<V>;
+pub trait IntoValue<V> {
+    fn into_value(self) -> Option<V>;
 }
 
 macro_rules! into_value {
     ($target:ty: $($from:ty => |$v:ident| $conv:expr),* $(,)?) => {$(
-        impl IntoGaugeValue<$target> for $from {
+        impl IntoValue<$target> for $from {
             #[inline]
-            fn into_gauge_value(self) -> Option<$target> {
+            fn into_value(self) -> Option<$target> {
                 let $v = self;
                 Some($conv)
             }
@@ -165,30 +224,102 @@ into_value!(f64:
     usize => |v| v as f64,
 );
 
-impl<V, T: IntoGaugeValue<V>> IntoGaugeValue<V> for Option<T> {
+into_value!(u64:
+    u64 => |v| v,
+    u32 => |v| u64::from(v),
+    u16 => |v| u64::from(v),
+    u8 => |v| u64::from(v),
+    usize => |v| v as u64,
+);
+
+impl<V, T: IntoValue<V>> IntoValue<V> for Option<T> {
     #[inline]
-    fn into_gauge_value(self) -> Option<V> {
-        self.and_then(IntoGaugeValue::into_gauge_value)
+    fn into_value(self) -> Option<V> {
+        self.and_then(IntoValue::into_value)
     }
 }
 
-/// Writes a snapshot value to a plain gauge.
+/// A metric a snapshot field can be written to: a gauge is set to the value, a counter is moved
+/// to the cumulative total the value is.
+#[diagnostic::on_unimplemented(
+    message = "`from` cannot write a `{Self}`",
+    label = "`from` reads one value per snapshot",
+    note = "`from` writes gauges (set to the value) and counters (moved to the cumulative total); record a histogram's observations with `observe`"
+)]
+pub trait FromSnapshot {
+    type Value;
+    fn write_value(&self, value: Self::Value);
+}
+
+impl FromSnapshot for IntGauge {
+    type Value = i64;
+    #[inline]
+    fn write_value(&self, value: i64) {
+        self.set(value);
+    }
+}
+
+impl FromSnapshot for Gauge {
+    type Value = f64;
+    #[inline]
+    fn write_value(&self, value: f64) {
+        self.set(value);
+    }
+}
+
+impl FromSnapshot for IntCounter {
+    type Value = u64;
+    /// Moves the counter to `total`; a lower total means the source restarted, and the counter
+    /// restarts from it (Prometheus's `rate()` reads that as a reset).
+    #[inline]
+    fn write_value(&self, total: u64) {
+        let current = self.get();
+        if total >= current {
+            self.inc_by(total - current);
+        } else {
+            self.reset();
+            self.inc_by(total);
+        }
+    }
+}
+
+impl FromSnapshot for Counter {
+    type Value = f64;
+    /// As for `IntCounter`; a negative or NaN total is not written.
+    #[inline]
+    fn write_value(&self, total: f64) {
+        // A negative or NaN total (NaN compares false) is not a count.
+        if total.is_nan() || total < 0.0 {
+            crate::metric::refused_decrement(total);
+            return;
+        }
+        let current = self.get();
+        if total >= current {
+            self.inc_by(total - current);
+        } else {
+            self.reset();
+            self.inc_by(total);
+        }
+    }
+}
+
+/// Writes a snapshot value to a plain metric.
 #[inline]
-pub fn write<M: SetGauge, V: IntoGaugeValue<M::Value>>(metric: &M, value: V) {
-    if let Some(value) = value.into_gauge_value() {
-        metric.set_value(value);
+pub fn write<M: FromSnapshot, V: IntoValue<M::Value>>(metric: &M, value: V) {
+    if let Some(value) = value.into_value() {
+        metric.write_value(value);
     }
 }
 
 /// Writes a snapshot value to one rank of a per-rank family; `None` does not touch the rank.
 #[inline]
-pub fn write_rank<M: RankMetric, V: IntoGaugeValue<M::Value>>(
+pub fn write_rank<M: Metric + FromSnapshot, V: IntoValue<<M as FromSnapshot>::Value>>(
     metric: &PerRank<M>,
     rank: u32,
     value: V,
 ) {
-    if let Some(value) = value.into_gauge_value() {
-        metric.set(rank, value);
+    if let Some(value) = value.into_value() {
+        metric.rank(rank).metric().write_value(value);
     }
 }
 

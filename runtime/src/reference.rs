@@ -4,11 +4,45 @@ use prometheus::Gauge;
 
 use prometheus::IntGauge;
 
-use crate::{ComponentSnapshot, EngineGauges, EngineMetrics, Error, PerRank};
+use crate::{ComponentSnapshot, EngineGauges, EngineMetrics, Error, Family, LabelValue, PerRank};
+
+/// A stage of a worker's graceful shutdown, in the order they run: the `stage` label of
+/// `shutdown_stage_seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum ShutdownStage {
+    /// The worker leaves service discovery.
+    Unregister,
+    /// Routers are given time to stop sending new requests.
+    RouterGrace,
+    /// The engine stops admitting requests.
+    StopAdmission,
+    /// In-flight requests finish.
+    Inflight,
+    /// KV cache blocks still wanted elsewhere are handed over.
+    KvTransfer,
+    /// The engine releases its resources.
+    Cleanup,
+}
+
+/// How a shutdown stage ended: the `reason` label of `shutdown_stage_seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, LabelValue)]
+pub enum ShutdownReason {
+    /// The stage did all its work.
+    Completed,
+    /// The stage ran out of time.
+    TimedOut,
+    /// The stage had nothing to do, or was configured off.
+    Skipped,
+    /// The stage was cut short by a second signal or an error.
+    Cancelled,
+    /// The engine has no hook for this stage.
+    Unsupported,
+}
 
 /// Lifecycle timings every worker exports, whether or not its engine opts into metrics:
-/// `dynamo_component_cleanup_time_seconds`, `..._drain_time_seconds` and
-/// `..._model_load_time_seconds`.
+/// `dynamo_component_cleanup_time_seconds`, `..._drain_time_seconds`,
+/// `..._model_load_time_seconds`, and `..._shutdown_stage_seconds{stage, reason}` (one series per
+/// stage that ran).
 #[derive(Debug, EngineGauges)]
 pub struct LifecycleGauges {
     /// Time spent releasing engine resources during shutdown. Set
@@ -19,6 +53,10 @@ pub struct LifecycleGauges {
     drain_time_seconds: Gauge,
     /// Time engine.start() took to return. Set once at Worker setup.
     model_load_time_seconds: Gauge,
+    /// Seconds one stage of the graceful shutdown took, by stage and by how it ended. A stage
+    /// that never ran has no series.
+    #[metric(labels("stage", "reason"), unseeded)]
+    shutdown_stage_seconds: Family<(ShutdownStage, ShutdownReason), Gauge>,
 }
 
 impl LifecycleGauges {
@@ -44,6 +82,19 @@ impl LifecycleGauges {
         self.drain_time_seconds.set(seconds);
     }
 
+    /// Records how long one shutdown stage took and how it ended. Called once per stage that
+    /// runs; its series then appears on the page.
+    pub fn observe_shutdown_stage(
+        &self,
+        stage: ShutdownStage,
+        reason: ShutdownReason,
+        seconds: f64,
+    ) {
+        self.shutdown_stage_seconds
+            .with((stage, reason))
+            .set(seconds);
+    }
+
     /// The recorded model load time, in seconds.
     pub fn model_load_time_seconds(&self) -> f64 {
         self.model_load_time_seconds.get()
@@ -59,13 +110,13 @@ impl LifecycleGauges {
 #[gauges(snapshot = ComponentSnapshot)]
 pub struct ComponentGauges {
     /// Total number of KV cache blocks available on the worker.
-    #[gauge(from = kv_total_blocks)]
+    #[metric(from = kv_total_blocks)]
     pub total_blocks: PerRank<IntGauge>,
     /// GPU cache usage as a percentage (0.0-1.0).
-    #[gauge(from = gpu_cache_usage)]
+    #[metric(from = gpu_cache_usage)]
     pub gpu_cache_usage_percent: PerRank<Gauge>,
     /// Prefix cache hit rate (0.0-1.0). Portable across engines.
-    #[gauge(from = kv_cache_hit_rate, unseeded)]
+    #[metric(from = kv_cache_hit_rate, unseeded)]
     pub kv_cache_hit_rate: PerRank<Gauge>,
 }
 

@@ -34,18 +34,6 @@ fn qwen() -> EngineConfig {
 const LABELS: &str = "dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",model=\"/models/qwen\",model_name=\"qwen3\",worker_id=\"2a\"";
 
 #[test]
-fn the_derive_reads_the_runtimes_reserved_list() {
-    assert_eq!(
-        engine_gauges_macros::__reserved_label_names!(),
-        labels::RUNTIME_INJECTED,
-        "the derive's copy of the reserved labels differs from engine_gauges::labels"
-    );
-    let mut both = labels::HIERARCHY_INJECTED.to_vec();
-    both.extend(labels::ENGINE_AUTO);
-    assert_eq!(both, labels::RUNTIME_INJECTED);
-}
-
-#[test]
 fn lifecycle_gauges_golden_page() {
     let metrics = engine(&qwen());
     let lifecycle = LifecycleGauges::new(&metrics, 12.5).unwrap();

@@ -76,6 +76,10 @@ fn worker_once_shows_every_family_with_its_labels() {
         "dynamo_component_total_blocks",
         "dynamo_component_gpu_cache_usage_percent",
         "dynamo_component_kv_cache_hit_rate",
+        "dynamo_component_requests_total",
+        "dynamo_component_prompt_tokens_total",
+        "dynamo_component_generation_tokens_total",
+        "dynamo_component_time_to_first_token_seconds",
         "mocker_engine_steps_total",
     ] {
         assert!(
@@ -92,14 +96,21 @@ dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",model_name=\"qwen3-0.6b\",
 #[test]
 fn catalog_lists_every_builtin_metric() {
     let table = String::from_utf8(run("catalog", &[]).stdout).expect("utf-8");
-    assert!(table.starts_with("| metric | type | labels | help |\n| --- | --- | --- | --- |\n"));
+    assert!(table.starts_with(
+        "| metric | type | registered as | labels | buckets | help |\n| --- | --- | --- | --- | --- | --- |\n"
+    ));
     for line in [
-        "| `dynamo_component_total_blocks` | gauge | `dp_rank` | Total number of KV cache blocks available on the worker. |",
-        "| `dynamo_component_drain_time_seconds` | gauge | - | Time spent draining in-flight work before cleanup. Stays at 0 for engines without a drain hook. |",
+        "| `dynamo_component_total_blocks` | gauge | `IntGaugeVec` | `dp_rank` | - | Total number of KV cache blocks available on the worker. |",
+        "| `dynamo_component_drain_time_seconds` | gauge | `Gauge` | - | - | Time spent draining in-flight work before cleanup. Stays at 0 for engines without a drain hook. |",
+        "| `dynamo_component_shutdown_stage_seconds` | gauge | `GaugeVec` | `stage` ∈ {unregister, router_grace, stop_admission, inflight, kv_transfer, cleanup}, `reason` ∈ {completed, timed_out, skipped, cancelled, unsupported} | - |",
+        "| `dynamo_component_requests_total` | counter | `IntCounterVec` | `dp_rank`, `finish_reason` ∈ {stop, length, abort} | - |",
+        "| `dynamo_component_prompt_tokens_total` | counter | `IntCounter` | - | - |",
+        "| `dynamo_component_time_to_first_token_seconds` | histogram | `Histogram` | - | 0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560, +Inf |",
     ] {
         assert!(table.contains(line), "{line}\nmissing from:\n{table}");
     }
-    assert_eq!(table.lines().filter(|l| l.starts_with("| `")).count(), 6);
+    // 4 lifecycle, 3 per-rank KV, 4 request metrics.
+    assert_eq!(table.lines().filter(|l| l.starts_with("| `")).count(), 11);
 }
 
 /// A worker process, killed by its PID when dropped (also when the test fails).

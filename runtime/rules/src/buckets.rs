@@ -66,6 +66,7 @@ pub const fn check_buckets(bounds: &[f64]) -> Result<(), BucketProblem> {
             return Err(BucketProblem::NotFinite { index });
         }
         // `!(a < b)` and not `a >= b`, so that a NaN before it (already refused) cannot pass.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
         if index > 0 && !(bounds[index - 1] < bound) {
             return Err(BucketProblem::NotIncreasing { index });
         }

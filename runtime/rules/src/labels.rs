@@ -110,10 +110,10 @@ pub fn check_label_name(name: &str) -> Result<(), LabelProblem> {
     }
 }
 
-impl fmt::Display for LabelProblem {
+impl LabelProblem {
     /// What the rule is and what to do instead, without the label's name: callers say which label.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+    pub const fn message(self) -> &'static str {
+        match self {
             Self::Empty => "a label needs a name",
             Self::Invalid => {
                 "label names must match `[a-zA-Z_][a-zA-Z0-9_]*`; use letters, digits and `_`"
@@ -141,7 +141,13 @@ impl fmt::Display for LabelProblem {
                 "label names are snake_case, not camelCase (promtool lints it); write it in \
                  snake_case"
             }
-        })
+        }
+    }
+}
+
+impl fmt::Display for LabelProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 

@@ -144,7 +144,7 @@ pub fn check_metric_name(name: &str, ty: MetricType) -> Result<(), NameProblem<'
         MetricType::Gauge | MetricType::Histogram => {
             if let Some(&(suffix, owner)) = FOREIGN_SUFFIXES
                 .iter()
-                .find(|(suffix, _)| ends_with_ignore_case(name, suffix))
+                .find(|(suffix, _)| name.ends_with(suffix))
             {
                 return Err(NameProblem::ForeignSuffix { suffix, owner });
             }
@@ -226,25 +226,26 @@ const FOREIGN_SUFFIXES: &[(&str, &str)] = &[
 /// Type names promtool refuses as a word of a name.
 const TYPE_NAMES: &[&str] = &["counter", "gauge", "histogram", "summary"];
 
-/// Units promtool recognises, with their base unit.
+/// Units promtool recognises, with their base unit (the list of the `promlint` that
+/// Prometheus 2.42's promtool is built with).
 const UNITS: &[(&str, &str)] = &[
     ("amperes", "amperes"),
     ("bytes", "bytes"),
-    ("candela", "candela"),
-    ("grams", "grams"),
     ("celsius", "celsius"),
+    ("grams", "grams"),
+    ("joules", "joules"),
     ("kelvin", "kelvin"),
-    ("kelvins", "kelvins"),
     ("meters", "meters"),
     ("metres", "metres"),
-    ("moles", "moles"),
     ("seconds", "seconds"),
-    ("joules", "joules"),
+    ("volts", "volts"),
     ("minutes", "seconds"),
     ("hours", "seconds"),
     ("days", "seconds"),
+    ("weeks", "seconds"),
+    ("kelvins", "kelvin"),
     ("fahrenheit", "celsius"),
-    ("rankine", "kelvin"),
+    ("rankine", "celsius"),
     ("inches", "meters"),
     ("yards", "meters"),
     ("miles", "meters"),
@@ -300,11 +301,6 @@ fn has_word(name: &str, word: &str) -> bool {
     name.split('_')
         .skip(1)
         .any(|part| part.eq_ignore_ascii_case(word))
-}
-
-fn ends_with_ignore_case(name: &str, suffix: &str) -> bool {
-    name.len() >= suffix.len()
-        && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 #[cfg(test)]

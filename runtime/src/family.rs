@@ -1,0 +1,263 @@
+//! Typed label sets ([`LabelValue`], [`LabelSet`]) and [`Family`]: a family whose label values
+//! are fixed at compile time, every series resolved when it registers.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use crate::metric::{Metric, Series};
+
+/// A label whose values are fixed: each variant of a fieldless enum is one value.
+///
+/// Implement it with `#[derive(LabelValue)]`, which names each variant in snake_case (or as
+/// `#[label(rename = "...")]` says) and checks at compile time that the values are non-empty and
+/// unique. The trait asks for nothing else: add `Clone`, `Copy` or `Debug` yourself if you want
+/// them.
+///
+/// ```
+/// use engine_gauges::LabelValue;
+///
+/// #[derive(LabelValue)]
+/// enum FinishReason {
+///     Stop,
+///     Length,
+///     #[label(rename = "abort")]
+///     Cancelled,
+/// }
+///
+/// assert_eq!(FinishReason::VALUES, ["stop", "length", "abort"]);
+/// assert_eq!(FinishReason::Length.index(), 1);
+/// ```
+pub trait LabelValue {
+    /// Every value, in declaration order.
+    const VALUES: &'static [&'static str];
+
+    /// The position of this value in [`VALUES`](Self::VALUES).
+    fn index(&self) -> usize;
+}
+
+/// The label values of a [`Family`]: one [`LabelValue`] enum, or a tuple of two to four of them
+/// (one label each, in order). Implemented for you.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a typed label set",
+    label = "not a `#[derive(LabelValue)]` enum or a tuple of up to four of them",
+    note = "a `Family<L, M>`'s `L` is an enum with `#[derive(LabelValue)]`, or a tuple of two to four such enums"
+)]
+pub trait LabelSet: sealed::Sealed {
+    /// How many labels: 1 for an enum, the tuple's length for a tuple.
+    const ARITY: usize;
+    /// How many combinations of values there are.
+    const CARDINALITY: usize;
+
+    /// This combination's position among all of them (the first label varies slowest).
+    fn combination(&self) -> usize;
+
+    /// The value of label `label` (0-based) in combination `combination`.
+    fn value(combination: usize, label: usize) -> &'static str;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl<T: LabelValue> sealed::Sealed for T {}
+
+impl<T: LabelValue> LabelSet for T {
+    const ARITY: usize = 1;
+    const CARDINALITY: usize = T::VALUES.len();
+
+    #[inline]
+    fn combination(&self) -> usize {
+        self.index()
+    }
+
+    fn value(combination: usize, _label: usize) -> &'static str {
+        T::VALUES.get(combination).copied().unwrap_or_default()
+    }
+}
+
+macro_rules! tuple_label_set {
+    ($arity:literal: $($t:ident $i:tt),+) => {
+        impl<$($t: LabelValue),+> sealed::Sealed for ($($t,)+) {}
+        impl<$($t: LabelValue),+> LabelSet for ($($t,)+) {
+            const ARITY: usize = $arity;
+            const CARDINALITY: usize = 1 $(* $t::VALUES.len())+;
+
+            #[inline]
+            fn combination(&self) -> usize {
+                let mut combination = 0;
+                $(combination = combination * $t::VALUES.len() + self.$i.index();)+
+                combination
+            }
+
+            fn value(combination: usize, label: usize) -> &'static str {
+                // Each label's stride is the product of the lengths of the labels after it.
+                let lengths = [$($t::VALUES.len()),+];
+                let values: [&'static [&'static str]; $arity] = [$($t::VALUES),+];
+                let (Some(&length), Some(values)) = (lengths.get(label), values.get(label)) else {
+                    return "";
+                };
+                let stride: usize = lengths[label + 1..].iter().product();
+                let index = (combination / stride.max(1)) % length.max(1);
+                values.get(index).copied().unwrap_or_default()
+            }
+        }
+    };
+}
+
+tuple_label_set!(2: A 0, B 1);
+tuple_label_set!(3: A 0, B 1, C 2);
+tuple_label_set!(4: A 0, B 1, C 2, D 3);
+
+/// At most how many labels a series of a typed family carries: `dp_rank` and four typed labels.
+const MAX_LABELS: usize = 5;
+
+/// The label values of one series, on the stack.
+#[derive(Debug)]
+pub struct LabelValues<'a> {
+    values: [&'a str; MAX_LABELS],
+    len: usize,
+}
+
+impl<'a> LabelValues<'a> {
+    pub(crate) fn new() -> Self {
+        Self {
+            values: [""; MAX_LABELS],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, value: &'a str) {
+        if let Some(slot) = self.values.get_mut(self.len) {
+            *slot = value;
+            self.len += 1;
+        }
+    }
+
+    /// Pushes the values of combination `combination` of `L`.
+    pub(crate) fn push_set<L: LabelSet>(&mut self, combination: usize) {
+        for label in 0..L::ARITY {
+            self.push(L::value(combination, label));
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[&'a str] {
+        &self.values[..self.len]
+    }
+}
+
+/// A family of series over a typed label set `L` (see [`LabelSet`]), each series an `M`.
+///
+/// Every combination of values is resolved when the family registers (and seeded at 0 unless the
+/// field is `unseeded`), so [`with`](Self::with) is an index and one atomic operation: no hashing,
+/// no formatting, no allocation, no lock.
+///
+/// ```
+/// use engine_gauges::prometheus::IntCounter;
+/// use engine_gauges::{EngineGauges, EngineMetrics, Family, LabelValue, MetricsRoot};
+///
+/// #[derive(LabelValue)]
+/// enum FinishReason { Stop, Length, Abort }
+///
+/// #[derive(EngineGauges)]
+/// struct Requests {
+///     /// Requests finished, by why they finished.
+///     #[metric(labels("finish_reason"))]
+///     finished_total: Family<FinishReason, IntCounter>,
+/// }
+///
+/// let metrics = EngineMetrics::from_hierarchy(MetricsRoot::new());
+/// let requests = Requests::register(&metrics, &[])?;
+/// requests.finished_total.with(FinishReason::Length).inc();
+/// assert_eq!(requests.finished_total.with(FinishReason::Length).get(), 1);
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
+pub struct Family<L, M: Metric> {
+    family: M::Vec,
+    cells: Box<[OnceLock<M>]>,
+    metric: &'static str,
+    _labels: PhantomData<fn(L)>,
+}
+
+impl<L: LabelSet, M: Metric> Family<L, M> {
+    /// Wraps a registered family whose variable labels are `L`'s, resolving (and, if `seeded`,
+    /// creating and zeroing) every combination.
+    pub(crate) fn new(metric: &'static str, family: M::Vec, seeded: bool) -> Self {
+        let cells: Box<[OnceLock<M>]> = (0..L::CARDINALITY).map(|_| OnceLock::new()).collect();
+        let this = Self {
+            family,
+            cells,
+            metric,
+            _labels: PhantomData,
+        };
+        if seeded {
+            for (combination, cell) in this.cells.iter().enumerate() {
+                let child = this.child(combination);
+                child.__seed();
+                let _ = cell.set(child);
+            }
+        }
+        this
+    }
+
+    /// The series of `value`.
+    #[inline]
+    pub fn with(&self, value: L) -> Series<'_, M> {
+        let combination = value.combination();
+        match self.cells.get(combination).and_then(OnceLock::get) {
+            Some(metric) => Series::table(metric),
+            None => self.resolve(combination),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, combination: usize) -> Series<'_, M> {
+        match self.cells.get(combination) {
+            Some(cell) => Series::table(cell.get_or_init(|| self.child(combination))),
+            None => Series::owned(out_of_range(self.metric, combination, L::CARDINALITY)),
+        }
+    }
+
+    fn child(&self, combination: usize) -> M {
+        let mut values = LabelValues::new();
+        values.push_set::<L>(combination);
+        child_or_detached(self.metric, &self.family, values.as_slice())
+    }
+}
+
+/// The series of `values`, or a detached one (after logging why) when prometheus refuses them.
+pub(crate) fn child_or_detached<M: Metric>(metric: &str, family: &M::Vec, values: &[&str]) -> M {
+    M::__child(family, values).unwrap_or_else(|error| {
+        tracing::error!(
+            metric,
+            %error,
+            ?values,
+            "could not resolve a series of a typed family; the write is not recorded"
+        );
+        M::__detached()
+    })
+}
+
+/// A combination past the end of the table: only a hand-written [`LabelValue`] whose `index` is
+/// out of its own `VALUES` can produce one.
+#[cold]
+pub(crate) fn out_of_range<M: Metric>(metric: &str, combination: usize, cardinality: usize) -> M {
+    tracing::error!(
+        metric,
+        combination,
+        cardinality,
+        "a label value's index is past its `VALUES`: implement `LabelValue` with \
+         `#[derive(LabelValue)]`; the write is not recorded"
+    );
+    M::__detached()
+}
+
+impl<L, M: Metric> fmt::Debug for Family<L, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Family")
+            .field("metric", &self.metric)
+            .field("series", &self.cells.len())
+            .finish_non_exhaustive()
+    }
+}

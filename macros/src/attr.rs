@@ -310,14 +310,9 @@ fn buckets(
         let bounds = split_commas(group.stream())
             .into_iter()
             .map(|element| {
-                let value = number(&element);
-                if value.is_none() {
-                    errors.spanned(
-                        &element,
-                        "`buckets = [..]` takes number literals; for bounds computed or kept                          elsewhere, name a `const` or `static`: `buckets = MY_BUCKETS`",
-                    );
-                }
-                (value, element)
+                // A bound that is not a number is reported with the other bucket rules, which
+                // know whether the field is a histogram at all.
+                (number(&element), element)
             })
             .collect();
         return Ok(Some(BucketsValue::Literal {

@@ -109,13 +109,10 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
     let seeded = field.attrs.unseeded.is_none();
     let help = field.help().unwrap_or_default();
     let variable_labels = field.variable_labels();
-    let label_values = field
-        .kind
-        .map(|kind| kind.label_types())
-        .unwrap_or_default();
-    let label_values = label_values
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> #krate::__private::label_values::<#ty>()));
+    let label_values = match field.kind.and_then(|kind| kind.label_set()) {
+        Some(set) => quote_spanned!(set.span()=> #krate::__private::label_values::<#set>()),
+        None => quote!(&[]),
+    };
     let buckets = match field.attrs.buckets.as_ref().map(|buckets| &buckets.value) {
         Some(BucketsValue::Literal { bounds, .. }) => {
             let bounds = bounds.iter().map(|(value, _)| {
@@ -145,7 +142,7 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
             seeded: #seeded,
             help: #help,
             variable_labels: &[#(#variable_labels),*],
-            label_values: &[#(#label_values),*],
+            label_values: #label_values,
             buckets: #buckets,
             const_labels: &[#(#const_labels),*],
             field: #field_name,

@@ -128,12 +128,12 @@ impl<'a> FieldKind<'a> {
         }
     }
 
-    /// The element types of the label set: a tuple's elements, or the one type.
-    pub(crate) fn label_types(self) -> Vec<&'a Type> {
+    /// How many labels the label set has, when the tokens say: a tuple written out has its
+    /// length, a path (an enum, or an alias to a tuple) is checked by a `const` assertion instead.
+    pub(crate) fn written_arity(self) -> Option<usize> {
         match self.label_set().map(ungroup) {
-            Some(Type::Tuple(tuple)) => tuple.elems.iter().collect(),
-            Some(ty) => vec![ty],
-            None => Vec::new(),
+            Some(Type::Tuple(tuple)) => Some(tuple.elems.len()),
+            _ => None,
         }
     }
 

@@ -8,8 +8,8 @@ use crate::errors::Errors;
 use crate::kind::{FAMILY, FieldKind, KINDS, PER_RANK};
 use engine_gauges_rules::labels::DP_RANK;
 use engine_gauges_rules::{
-    BucketProblem, LabelProblem, check_buckets, check_label_name, check_metric_name,
-    is_valid_metric_name,
+    BucketProblem, LabelProblem, MetricType, NameProblem, check_buckets, check_label_name,
+    check_metric_name, is_valid_metric_name,
 };
 use proc_macro2::Span;
 use std::collections::{HashMap, HashSet};
@@ -48,7 +48,10 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
 fn check_prefix(input: &Input<'_>, errors: &mut Errors) {
     if let Some(prefix) = &input.attrs.prefix {
         let value = prefix.value();
-        if !value.is_empty() && !is_valid_metric_name(&value) {
+        if value.is_empty() {
+            return;
+        }
+        if !is_valid_metric_name(&value) {
             errors.at(
                 prefix.span(),
                 format!(
@@ -56,7 +59,17 @@ fn check_prefix(input: &Input<'_>, errors: &mut Errors) {
                      (`[a-zA-Z_:][a-zA-Z0-9_:]*`), or `\"\"` for no prefix"
                 ),
             );
+        } else if let Some(problem) = prefix_problem(&value) {
+            errors.at(prefix.span(), format!("prefix `{value}`: {problem}"));
         }
+    }
+}
+
+/// What the naming conventions say of a prefix, on its own (the suffix rules are the name's).
+fn prefix_problem(prefix: &str) -> Option<NameProblem<'_>> {
+    match check_metric_name(prefix, MetricType::Gauge) {
+        Ok(()) | Err(NameProblem::ForeignSuffix { .. }) => None,
+        Err(problem) => Some(problem),
     }
 }
 
@@ -106,7 +119,7 @@ fn check_name(
     let full = input.full_name(field);
     let prefix_ok = input.attrs.prefix.as_ref().is_none_or(|prefix| {
         let prefix = prefix.value();
-        prefix.is_empty() || is_valid_metric_name(&prefix)
+        prefix.is_empty() || (is_valid_metric_name(&prefix) && prefix_problem(&prefix).is_none())
     });
     // With an invalid prefix (already reported) judge the part after it alone.
     let valid = if prefix_ok {
@@ -125,9 +138,15 @@ fn check_name(
         );
         return;
     }
-    if prefix_ok
-        && let Some(kind) = field.kind
-        && let Err(problem) = check_metric_name(&full, kind.row.ty)
+    // With a prefix that breaks a rule (already reported at the prefix), the name after it is
+    // judged alone, so the prefix's mistake is not reported again at every field.
+    let judged = if prefix_ok {
+        full.as_str()
+    } else {
+        short.as_str()
+    };
+    if let Some(kind) = field.kind
+        && let Err(problem) = check_metric_name(judged, kind.row.ty)
     {
         errors.at(span, format!("{} `{full}`: {problem}", kind.row.ty));
     }
@@ -222,7 +241,19 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
 /// label for a typed family, refused otherwise.
 fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &mut Errors) {
     let name = field.field_name();
-    let typed = kind.label_set().map(|_| kind.label_types().len());
+    if let (Some(set), Some(count)) = (kind.label_set(), kind.written_arity())
+        && !(2..=4).contains(&count)
+    {
+        errors.spanned(
+            set,
+            format!(
+                "the label set of field `{name}` is a tuple of {count}: a label set is one \
+                 `#[derive(LabelValue)]` enum, or a tuple of two to four of them"
+            ),
+        );
+        return;
+    }
+    let typed = kind.written_arity();
     match (&field.attrs.labels, typed) {
         (Some(labels), _) if !kind.needs_labels() => {
             let why = if kind.per_rank() {
@@ -253,7 +284,7 @@ fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &m
                 given = labels.names.len(),
             ),
         ),
-        (Some(labels), None) if labels.names.is_empty() => errors.at(
+        (Some(labels), _) if labels.names.is_empty() => errors.at(
             labels.key.span(),
             format!(
                 "`labels()` of field `{name}` is empty: `{ty}` needs at least one variable \
@@ -261,12 +292,13 @@ fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &m
             ),
         ),
         (None, _) if kind.needs_labels() && !field.attrs.has("labels") => {
-            let what = match typed {
-                Some(count) => format!(
-                    "one label name per label of its set ({count}), as in \
-                     `#[{FIELD_ATTR}(labels(\"finish_reason\"))]`"
-                ),
-                None => format!("variable labels: add `#[{FIELD_ATTR}(labels(\"label\", ..))]`"),
+            let what = if kind.label_set().is_some() {
+                format!(
+                    "one label name per label of its set, as in \
+                     `#[{FIELD_ATTR}(labels(\"finish_reason\"))]`,"
+                )
+            } else {
+                format!("variable labels: add `#[{FIELD_ATTR}(labels(\"label\", ..))]`")
             };
             errors.spanned(field.ty, format!("`{ty}` needs {what} on field `{name}`"));
         }
@@ -285,14 +317,20 @@ fn check_buckets_of(field: &Field<'_>, errors: &mut Errors) {
     let BucketsValue::Literal { bounds, brackets } = &buckets.value else {
         return;
     };
-    // Bounds that are not numbers are already reported.
-    let Some(values) = bounds
-        .iter()
-        .map(|(value, _)| *value)
-        .collect::<Option<Vec<f64>>>()
-    else {
+    let mut values = Vec::with_capacity(bounds.len());
+    for (value, tokens) in bounds {
+        match value {
+            Some(value) => values.push(*value),
+            None => errors.spanned(
+                tokens,
+                "`buckets = [..]` takes number literals; for bounds computed or kept elsewhere, \
+                 name a `const` or `static`: `buckets = MY_BUCKETS`",
+            ),
+        }
+    }
+    if values.len() < bounds.len() {
         return;
-    };
+    }
     match check_buckets(&values) {
         Ok(()) => {}
         Err(problem @ BucketProblem::Empty) => errors.at(*brackets, problem.message()),
@@ -322,15 +360,20 @@ fn check_field_labels(
     }
     let name = field.field_name();
     let place = Place::Field(&name);
-    // A per-rank family's first label is `dp_rank`.
-    let per_rank = if field.per_rank() {
-        Some(name.as_str())
-    } else {
-        per_rank
-    };
+    let own_rank = field.per_rank();
     let mut seen = Vec::new();
     for label in &labels.names {
         let value = label.value();
+        if own_rank && value == DP_RANK {
+            errors.at(
+                label.span(),
+                format!(
+                    "label `{DP_RANK}` in {place} repeats the label `PerRank` gives every series \
+                     of this field; remove it"
+                ),
+            );
+            continue;
+        }
         if !check_label(&value, label.span(), &place, per_rank, errors) {
             continue;
         }

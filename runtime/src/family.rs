@@ -48,6 +48,8 @@ pub trait LabelSet: sealed::Sealed {
     const ARITY: usize;
     /// How many combinations of values there are.
     const CARDINALITY: usize;
+    /// Each label's values, in the order of the labels.
+    const LABEL_VALUES: &'static [&'static [&'static str]];
 
     /// This combination's position among all of them (the first label varies slowest).
     fn combination(&self) -> usize;
@@ -65,6 +67,7 @@ impl<T: LabelValue> sealed::Sealed for T {}
 impl<T: LabelValue> LabelSet for T {
     const ARITY: usize = 1;
     const CARDINALITY: usize = T::VALUES.len();
+    const LABEL_VALUES: &'static [&'static [&'static str]] = &[T::VALUES];
 
     #[inline]
     fn combination(&self) -> usize {
@@ -82,6 +85,7 @@ macro_rules! tuple_label_set {
         impl<$($t: LabelValue),+> LabelSet for ($($t,)+) {
             const ARITY: usize = $arity;
             const CARDINALITY: usize = 1 $(* $t::VALUES.len())+;
+            const LABEL_VALUES: &'static [&'static [&'static str]] = &[$($t::VALUES),+];
 
             #[inline]
             fn combination(&self) -> usize {

@@ -11,7 +11,7 @@ pub use crate::MetricKind;
 pub use crate::family::LabelSet;
 pub use crate::per_rank::{RankMetric, SetGauge};
 use crate::{
-    CreateMetric, EngineMetrics, Error, Family, LabelValue, Metric, MetricDescriptor, PerRank,
+    CreateMetric, EngineMetrics, Error, Family, Metric, MetricDescriptor, PerRank,
     create_metric_with_prefix, labels,
 };
 
@@ -54,9 +54,9 @@ impl DescriptorParts {
     }
 }
 
-/// The values of a typed label, for descriptors: `<E as LabelValue>::VALUES`.
-pub const fn label_values<E: LabelValue>() -> &'static [&'static str] {
-    E::VALUES
+/// The values of each label of a typed label set, for descriptors.
+pub const fn label_values<L: LabelSet>() -> &'static [&'static [&'static str]] {
+    L::LABEL_VALUES
 }
 
 /// Checks bucket bounds given by path, in a `const` block: a compile error if they are unusable.

@@ -2,7 +2,7 @@
 //! message and the text it underlines.
 
 use super::{KV, assert_error, assert_valid, diagnostics, only_error};
-use crate::reserved;
+use engine_gauges_rules::labels as reserved;
 
 /// A struct with `container` attributes and one field `field`.
 fn with(container: &str, field: &str) -> String {
@@ -26,26 +26,26 @@ fn the_issue_examples_are_valid() {
 
 #[test]
 fn reserved_labels_in_const_labels() {
-    for name in reserved::HIERARCHY_LABELS {
+    for name in reserved::HIERARCHY_INJECTED {
         let src = with(&format!("const_labels({name} = \"x\")"), "/// h\nx: Gauge");
         assert_error(
             &src,
             name,
             &[
                 &format!(
-                    "label `{name}` is reserved: it is injected on every metric by the runtime hierarchy (`dynamo_namespace`, `dynamo_component`, `dynamo_endpoint`, `worker_id`)"
+                    "label `{name}` is reserved: it is injected on every metric by the metrics hierarchy (`dynamo_namespace`, `dynamo_component`, `dynamo_endpoint`, `worker_id`)"
                 ),
                 "remove it from `const_labels(..)`",
             ],
         );
     }
-    for name in reserved::AUTO_LABELS {
+    for name in reserved::ENGINE_AUTO {
         let src = with(&format!("const_labels({name} = \"x\")"), "/// h\nx: Gauge");
         assert_error(
             &src,
             name,
             &[&format!(
-                "label `{name}` is reserved: it is added to every metric by `EngineMetrics` as an engine auto-label (`model`, `model_name`); remove it from `const_labels(..)`"
+                "label `{name}` is reserved: it is added to every metric of a gauge set by `EngineMetrics` as an engine auto-label (`model`, `model_name`); remove it from `const_labels(..)`"
             )],
         );
     }
@@ -53,7 +53,7 @@ fn reserved_labels_in_const_labels() {
 
 #[test]
 fn reserved_labels_in_field_labels() {
-    for name in reserved::all() {
+    for name in reserved::RUNTIME_INJECTED {
         let src = with(
             "",
             &format!("/// h\n#[gauge(labels(\"a\", \"{name}\"))]\nx: IntGaugeVec"),
@@ -98,18 +98,24 @@ fn prometheus_reserved_and_invalid_label_names() {
     let cases = [
         (
             "__name",
-            "label `__name` in `labels(..)` of field `x` starts with `__`, which Prometheus reserves for its own labels; rename it",
+            "label `__name` in `labels(..)` of field `x`: names starting with `__` are reserved for Prometheus's own labels; rename it",
         ),
         (
             "quantile",
-            "label `quantile` in `labels(..)` of field `x` is reserved by Prometheus for summary quantiles; rename it",
+            "label `quantile` in `labels(..)` of field `x`: Prometheus reserves `quantile` for summary quantiles (promtool lints it on any other type); rename it",
         ),
         (
             "lora-adapter",
-            "invalid label name `lora-adapter` in `labels(..)` of field `x`: label names match `[a-zA-Z_][a-zA-Z0-9_]*`; rename it",
+            "label `lora-adapter` in `labels(..)` of field `x`: label names must match `[a-zA-Z_][a-zA-Z0-9_]*`; use letters, digits and `_`",
         ),
-        ("1st", "invalid label name `1st`"),
-        ("a:b", "invalid label name `a:b`"),
+        (
+            "1st",
+            "label `1st` in `labels(..)` of field `x`: label names must match",
+        ),
+        (
+            "a:b",
+            "label `a:b` in `labels(..)` of field `x`: label names must match",
+        ),
         (
             "",
             "empty label name in `labels(..)` of field `x`: give the label a name",
@@ -125,7 +131,7 @@ fn prometheus_reserved_and_invalid_label_names() {
     assert_error(
         &with("const_labels(__x = \"v\")", "/// h\nx: Gauge"),
         "__x",
-        &["label `__x` in `const_labels(..)` starts with `__`"],
+        &["label `__x` in `const_labels(..)`: names starting with `__` are reserved"],
     );
 }
 
@@ -185,7 +191,7 @@ fn invalid_metric_names() {
         "größe",
         &[
             "invalid metric name `dynamo_component_größe`",
-            "rename the field or set `#[gauge(name = \"...\")]`",
+            "rename the field or set `#[metric(name = \"...\")]`",
         ],
     );
     assert_error(
@@ -210,7 +216,17 @@ fn invalid_prefix() {
         ],
     );
     assert_valid(&with("prefix = \"\"", "/// h\nx: Gauge"));
-    assert_valid(&with("prefix = \"vllm:engine\"", "/// h\nx: Gauge"));
+    assert_valid(&with("prefix = \"vllm_engine\"", "/// h\nx: Gauge"));
+    // A `:` is valid syntax, but promtool's naming rules refuse it: once, at the prefix, not
+    // again at every field under it.
+    assert_error(
+        &with(
+            "prefix = \"vllm:engine\"",
+            "/// h\nx: Gauge,\n/// h\ny: Gauge",
+        ),
+        "\"vllm:engine\"",
+        &["prefix `vllm:engine`: metric names should not contain `:`"],
+    );
 }
 
 #[test]
@@ -231,16 +247,28 @@ fn two_fields_exporting_one_name() {
 fn gauge_names_with_counter_and_histogram_suffixes() {
     let cases = [
         ("requests_total", "_total", "counters"),
-        ("latency_count", "_count", "histograms and summaries"),
-        ("latency_sum", "_sum", "histograms and summaries"),
-        ("latency_bucket", "_bucket", "histograms"),
+        (
+            "latency_count",
+            "_count",
+            "the count series of histograms and summaries",
+        ),
+        (
+            "latency_sum",
+            "_sum",
+            "the sum series of histograms and summaries",
+        ),
+        (
+            "latency_bucket",
+            "_bucket",
+            "the bucket series of histograms",
+        ),
     ];
     for (name, suffix, owner) in cases {
         assert_error(
             &with("", &format!("/// h\n{name}: Gauge")),
             name,
             &[&format!(
-                "gauge `dynamo_component_{name}` ends in `{suffix}`, a suffix Prometheus reserves for {owner}"
+                "gauge `dynamo_component_{name}`: it ends in `{suffix}`, a suffix Prometheus gives to {owner}, so queries would misread it; drop `{suffix}` from the name"
             )],
         );
     }
@@ -250,11 +278,12 @@ fn gauge_names_with_counter_and_histogram_suffixes() {
             "/// h\n#[gauge(name = \"x_total\")]\nx: PerRank<IntGauge>",
         ),
         "\"x_total\"",
-        &["ends in `_total`", "change `name`"],
+        &["gauge `dynamo_component_x_total`: it ends in `_total`"],
     );
+    // The suffix rules look at the end of the name, after a `_`.
     assert_valid(&with(
         "",
-        "/// h\ntotal_blocks: Gauge,\n/// h\nsummary: Gauge",
+        "/// h\ntotal_blocks: Gauge,\n/// h\nchecksum: Gauge",
     ));
 }
 
@@ -264,7 +293,7 @@ fn missing_or_empty_help() {
         &with("", "#[gauge(name = \"y\")]\npub x: Gauge"),
         "x",
         &[
-            "metric `dynamo_component_y` has no help text: add a doc comment (`/// ...`) or `#[gauge(help = \"...\")]` to field `x`",
+            "metric `dynamo_component_y` has no help text: add a doc comment (`/// ...`) or `#[metric(help = \"...\")]` to field `x`",
         ],
     );
     assert_error(
@@ -285,7 +314,7 @@ fn attributes_that_do_not_fit_the_field_type() {
         &with("", "/// h\n#[gauge(unseeded)]\nx: Gauge"),
         "unseeded",
         &[
-            "`unseeded` only applies to `PerRank<..>` fields (it leaves each rank's series absent until first written); field `x` is a `Gauge`: remove `unseeded`",
+            "`unseeded` only applies to `PerRank<..>` and `Family<..>` fields (it leaves their series absent until first written); field `x` is a `Gauge`: remove `unseeded`",
         ],
     );
     assert_error(
@@ -302,14 +331,14 @@ fn attributes_that_do_not_fit_the_field_type() {
         ),
         "from",
         &[
-            "`from` cannot write field `x`: a snapshot field is one value, but `IntGaugeVec` has a series per label value; remove `from` and set it in code",
+            "`from` cannot write field `x`: a snapshot field is one value, but `IntGaugeVec` has a series per label value; remove `from` and write field `x` in code",
         ],
     );
     assert_error(
         &with("", "/// h\n#[gauge(labels(\"a\"))]\nx: IntGauge"),
         "labels",
         &[
-            "`IntGauge` takes no `labels(..)`: only `GaugeVec` and `IntGaugeVec` have variable labels; remove `labels` from field `x`",
+            "`IntGauge` takes no `labels(..)`: only `GaugeVec`, `IntGaugeVec`, `CounterVec`, `IntCounterVec`, `HistogramVec` and `Family<L, M>` have labels of their own; remove `labels` from field `x`",
         ],
     );
     assert_error(
@@ -340,7 +369,7 @@ fn attributes_that_do_not_fit_the_field_type() {
         &with("", "/// h\nx: prometheus::IntGaugeVec"),
         "prometheus::IntGaugeVec",
         &[
-            "`IntGaugeVec` needs variable labels: add `#[gauge(labels(\"label\", ..))]` to field `x`",
+            "`IntGaugeVec` needs variable labels: add `#[metric(labels(\"label\", ..))]` on field `x`",
         ],
     );
     assert_error(
@@ -353,25 +382,41 @@ fn attributes_that_do_not_fit_the_field_type() {
 #[test]
 fn unsupported_field_types() {
     assert_error(
-        &with("", "/// h\nx: ::prometheus::IntCounter"),
-        "::prometheus::IntCounter",
+        &with("", "/// h\nx: ::prometheus::Summary"),
+        "::prometheus::Summary",
         &[
-            "unsupported field type `::prometheus::IntCounter`: engine gauges are Gauge, IntGauge, GaugeVec, IntGaugeVec, PerRank<Gauge> or PerRank<IntGauge>",
+            "unsupported field type `::prometheus::Summary`: engine metrics are `Gauge`, `IntGauge`, `Counter`, `IntCounter`, `Histogram`, `GaugeVec`, `IntGaugeVec`, `CounterVec`, `IntCounterVec`, `HistogramVec`, `PerRank<M>`, `Family<L, M>` or `PerRank<Family<L, M>>` (with `M` one of Gauge, IntGauge, Counter, IntCounter, Histogram)",
         ],
     );
-    for ty in ["PerRank<GaugeVec>", "PerRank<prometheus::IntGaugeVec>"] {
-        let inner = ty.rsplit([':', '<']).next().unwrap().trim_end_matches('>');
+    for ty in [
+        "PerRank<GaugeVec>",
+        "PerRank<prometheus::IntGaugeVec>",
+        "PerRank<PerRank<Gauge>>",
+    ] {
         assert_error(
             &with("", &format!("/// h\nx: {ty}")),
             ty,
             &[&format!(
-                "unsupported field type `{ty}`: `PerRank` takes `Gauge` or `IntGauge` (one series per `dp_rank`); for a family with labels of its own use `{inner}` with `#[gauge(labels(\"label\", ..))]`"
+                "unsupported field type `{ty}`: `PerRank` takes `Gauge`, `IntGauge`, `Counter`, `IntCounter` or `Histogram` (one series per `dp_rank`), or `Family<L, M>` of one of them; for string labels of its own use a `*Vec` type with `#[metric(labels(\"label\", ..))]`"
+            )],
+        );
+    }
+    for ty in [
+        "Family<Reason, GaugeVec>",
+        "Family<Reason>",
+        "Family<Reason, Gauge, Gauge>",
+    ] {
+        assert_error(
+            &with("", &format!("/// h\nx: {ty}")),
+            ty,
+            &[&format!(
+                "unsupported field type `{ty}`: `Family<L, M>` takes a `#[derive(LabelValue)]` enum (or a tuple of up to four) as `L`, and `Gauge`, `IntGauge`, `Counter`, `IntCounter` or `Histogram` as `M`"
             )],
         );
     }
     for ty in [
         "PerRank<GaugeVec>",
-        "PerRank<Counter>",
+        "PerRank<Summary>",
         "Option<Gauge>",
         "&'static Gauge",
         "Vec<u8, u16>",
@@ -435,9 +480,11 @@ fn every_error_of_a_struct_is_reported_at_once() {
             no_help: Gauge,
             /// h
             #[gauge(unseeded, colour = "red")]
-            requests_total: Gauge,
+            requests: Gauge,
             /// h
-            x: Counter,
+            latency_seconds: Histogram,
+            /// h
+            x: Summary,
         }
     "#;
     let at: Vec<_> = diagnostics(src).into_iter().map(|diag| diag.at).collect();
@@ -454,8 +501,8 @@ fn every_error_of_a_struct_is_reported_at_once() {
             "no_help",
             "unseeded",
             "colour",
-            "requests_total",
-            "Counter",
+            "Histogram",
+            "Summary",
         ]
     );
     let first = only_error("struct S { x: Gauge }");

@@ -6,7 +6,10 @@
 
 mod check;
 mod expand;
+mod kinds;
+mod label;
 mod parse;
+mod rules;
 
 use crate::ast::Input;
 use crate::errors::Errors;

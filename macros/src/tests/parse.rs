@@ -130,6 +130,12 @@ fn field_types_by_last_segment() {
             "PerRank<IntGauge>",
             "IntGaugeVec",
         ),
+        ("Counter", "Counter", "Counter"),
+        (
+            "prometheus::IntCounterVec",
+            "IntCounterVec",
+            "IntCounterVec",
+        ),
     ];
     for (src, name, registered) in cases {
         let ty: syn::Type = syn::parse_str(src).unwrap();
@@ -138,7 +144,7 @@ fn field_types_by_last_segment() {
         assert_eq!(kind.metric_kind(), registered, "{src}");
     }
     for src in [
-        "Counter",
+        "Summary",
         "PerRank<GaugeVec>",
         "PerRank<Gauge, Gauge>",
         "PerRank",
@@ -157,7 +163,9 @@ fn field_types_by_last_segment() {
 fn supported_types_come_from_the_table() {
     assert_eq!(
         kind::supported_list(),
-        "Gauge, IntGauge, GaugeVec, IntGaugeVec, PerRank<Gauge> or PerRank<IntGauge>"
+        "`Gauge`, `IntGauge`, `Counter`, `IntCounter`, `Histogram`, `GaugeVec`, `IntGaugeVec`, \
+         `CounterVec`, `IntCounterVec`, `HistogramVec`, `PerRank<M>`, `Family<L, M>` or \
+         `PerRank<Family<L, M>>` (with `M` one of Gauge, IntGauge, Counter, IntCounter, Histogram)"
     );
 }
 
@@ -317,7 +325,7 @@ fn attributes_in_the_wrong_place() {
     assert_error(
         "struct S { /// h\n #[gauges(prefix = \"\")] x: Gauge }",
         "gauges",
-        &["`#[gauges(..)]` belongs on the struct; fields take `#[gauge(..)]`"],
+        &["`#[gauges(..)]` belongs on the struct; fields take `#[metric(..)]`"],
     );
 }
 

@@ -21,19 +21,19 @@ struct SchedulerSnapshot {
 #[gauges(snapshot = SchedulerSnapshot, const_labels(engine = "mocker", scheduler = "fcfs"))]
 struct Scheduler {
     /// Sequences running, by rank.
-    #[gauge(from = running)]
+    #[metric(from = running)]
     running_sequences: PerRank<IntGauge>,
     /// Sequences waiting to be scheduled, by rank.
-    #[gauge(from = waiting)]
+    #[metric(from = waiting)]
     waiting_sequences: PerRank<IntGauge>,
     /// KV cache usage (0.0-1.0), by rank.
-    #[gauge(from = kv_usage, name = "kv_usage_ratio")]
+    #[metric(from = kv_usage, name = "kv_usage_ratio")]
     kv_usage: PerRank<Gauge>,
     /// Speculative decoding acceptance rate (0.0-1.0), by rank; absent until it has run.
-    #[gauge(from = acceptance_rate, unseeded)]
+    #[metric(from = acceptance_rate, unseeded)]
     spec_acceptance_rate: PerRank<Gauge>,
     /// LoRA adapters loaded, by adapter and rank.
-    #[gauge(labels("lora_adapter", "rank"))]
+    #[metric(labels("lora_adapter", "rank"))]
     lora_loaded: IntGaugeVec,
     /// Batch size limit of the scheduler.
     max_batch_size: IntGauge,

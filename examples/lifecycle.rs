@@ -4,11 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use engine_gauges::lifecycle::{ShutdownReason, ShutdownStage};
 use engine_gauges::prometheus::Gauge;
-use engine_gauges::{EngineConfig, EngineGauges, EngineMetrics, MetricsRoot};
+use engine_gauges::{EngineConfig, EngineGauges, EngineMetrics, Family, MetricsRoot};
 use engine_gauges_examples::SimulatedEngine;
 
-/// What a worker's life costs: the same three gauges as `engine_gauges::LifecycleGauges`, declared
+/// What a worker's life costs: the same metrics as `engine_gauges::LifecycleGauges`, declared
 /// here to show the derive.
 #[derive(Debug, EngineGauges)]
 struct Lifecycle {
@@ -20,6 +21,9 @@ struct Lifecycle {
     /// Time spent releasing engine resources during shutdown. Set
     /// by the framework once after engine.cleanup() returns.
     cleanup_time_seconds: Gauge,
+    /// Seconds one stage of the graceful shutdown took, by stage and by how it ended.
+    #[metric(labels("stage", "reason"), unseeded)]
+    shutdown_stage_seconds: Family<(ShutdownStage, ShutdownReason), Gauge>,
 }
 
 fn main() -> Result<(), engine_gauges::Error> {
@@ -44,15 +48,26 @@ fn main() -> Result<(), engine_gauges::Error> {
 
     let drain = Instant::now();
     engine.drain();
+    let drained = drain.elapsed().as_secs_f64();
+    lifecycle.drain_time_seconds.set(drained);
     lifecycle
-        .drain_time_seconds
-        .set(drain.elapsed().as_secs_f64());
+        .shutdown_stage_seconds
+        .with((ShutdownStage::Inflight, ShutdownReason::Completed))
+        .set(drained);
+    // This engine hands no KV blocks over: the stage is recorded as unsupported.
+    lifecycle
+        .shutdown_stage_seconds
+        .with((ShutdownStage::KvTransfer, ShutdownReason::Unsupported))
+        .set(0.0);
 
     let cleanup = Instant::now();
     engine.cleanup();
+    let cleaned = cleanup.elapsed().as_secs_f64();
+    lifecycle.cleanup_time_seconds.set(cleaned);
     lifecycle
-        .cleanup_time_seconds
-        .set(cleanup.elapsed().as_secs_f64());
+        .shutdown_stage_seconds
+        .with((ShutdownStage::Cleanup, ShutdownReason::Completed))
+        .set(cleaned);
 
     print!("{}", metrics.registry().prometheus_expfmt_combined()?);
     Ok(())

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use engine_gauges::EngineGauges;
+use engine_gauges::lifecycle::{ShutdownReason, ShutdownStage};
 use engine_gauges::prometheus::{self, Encoder, IntCounter, TextEncoder};
 use engine_gauges::{
     ComponentGauges, EngineConfig, EngineMetrics, LifecycleGauges, MetricsRoot, MetricsServer,
@@ -186,11 +187,21 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     engine.drain();
     let drain_secs = drain.elapsed().as_secs_f64();
     lifecycle.observe_drain_time(drain_secs);
+    lifecycle.observe_shutdown_stage(
+        ShutdownStage::Inflight,
+        ShutdownReason::Completed,
+        drain_secs,
+    );
     let ran = engine.steps();
     let cleanup = Instant::now();
     engine.cleanup();
     let cleanup_secs = cleanup.elapsed().as_secs_f64();
     lifecycle.observe_cleanup_time(cleanup_secs);
+    lifecycle.observe_shutdown_stage(
+        ShutdownStage::Cleanup,
+        ShutdownReason::Completed,
+        cleanup_secs,
+    );
     eprintln!("stopped after {ran} steps: drain {drain_secs:.3}s, cleanup {cleanup_secs:.3}s");
     if let Some(server) = server {
         server.shutdown();

@@ -1,6 +1,6 @@
 //! Compile-time checks of `#[derive(EngineGauges)]`: every mistake is an error on the offending
 //! token (`ui/<topic>/<mistake>.rs`, with the expected compiler output beside it), and the cases
-//! under `ui/pass/` compile.
+//! under `ui/pass/` compile and run.
 
 #[test]
 fn ui() {
@@ -12,4 +12,9 @@ fn ui() {
     t.compile_fail("ui/fields/*.rs");
     t.compile_fail("ui/shape/*.rs");
     t.compile_fail("ui/snapshot/*.rs");
+    t.compile_fail("ui/naming/*.rs");
+    t.compile_fail("ui/counters/*.rs");
+    t.compile_fail("ui/histograms/*.rs");
+    t.compile_fail("ui/families/*.rs");
+    t.compile_fail("ui/label_value/*.rs");
 }

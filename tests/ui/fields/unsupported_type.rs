@@ -1,11 +1,12 @@
 use engine_gauges::EngineGauges;
-use engine_gauges::prometheus::{Counter, Gauge};
+use engine_gauges::prometheus::Gauge;
 use std::rc::Rc;
+use std::sync::atomic::AtomicU64;
 
 #[derive(EngineGauges)]
 struct Set {
     /// Requests served.
-    served: Counter,
+    served: AtomicU64,
     /// Queue depth.
     depth: u64,
     /// Cache usage.

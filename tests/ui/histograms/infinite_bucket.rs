@@ -1,0 +1,11 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::Histogram;
+
+#[derive(EngineGauges)]
+struct Set {
+    /// End-to-end request latency.
+    #[metric(buckets = [0.1, 1.0, 1e999])]
+    request_latency_seconds: Histogram,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use engine_gauges::LabelValue;
+
+#[derive(LabelValue)]
+enum FinishReason {}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use engine_gauges::LabelValue;
+
+#[derive(LabelValue)]
+enum FinishReason {
+    Stop,
+    #[label(name = "len")]
+    Length,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use engine_gauges::LabelValue;
+
+#[derive(LabelValue)]
+#[label(rename_all = "snake_case")]
+enum FinishReason {
+    Stop,
+    Length,
+}
+
+fn main() {}

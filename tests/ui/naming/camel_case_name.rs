@@ -1,0 +1,11 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::IntGauge;
+
+#[derive(EngineGauges)]
+struct Set {
+    /// Requests waiting.
+    #[metric(name = "waitingRequests")]
+    waiting: IntGauge,
+}
+
+fn main() {}

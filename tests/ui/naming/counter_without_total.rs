@@ -1,0 +1,10 @@
+use engine_gauges::EngineGauges;
+use engine_gauges::prometheus::IntCounter;
+
+#[derive(EngineGauges)]
+struct Set {
+    /// Requests served.
+    requests_served: IntCounter,
+}
+
+fn main() {}

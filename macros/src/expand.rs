@@ -109,9 +109,24 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
     let seeded = field.attrs.unseeded.is_none();
     let help = field.help().unwrap_or_default();
     let variable_labels = field.variable_labels();
-    let label_values = match field.kind.and_then(|kind| kind.label_set()) {
-        Some(set) => quote_spanned!(set.span()=> #krate::__private::label_values::<#set>()),
-        None => quote!(&[]),
+    // One use of the label set (so a type that is not one is reported once), checked against the
+    // declared names at `labels` (a path, such as an alias to a tuple, is counted here).
+    let label_values = match (
+        field.kind.and_then(|kind| kind.label_set()),
+        &field.attrs.labels,
+    ) {
+        (Some(set), Some(labels)) => {
+            let declared = labels.names.len();
+            let values = quote_spanned!(set.span()=>
+                #krate::__private::label_values::<#set>(#declared)
+            );
+            let fail = quote_spanned!(labels.key.span()=> ::core::panic!("{}", __message));
+            quote!(match #values {
+                ::core::result::Result::Ok(__values) => __values,
+                ::core::result::Result::Err(__message) => #fail,
+            })
+        }
+        _ => quote!(&[]),
     };
     let buckets = match field.attrs.buckets.as_ref().map(|buckets| &buckets.value) {
         Some(BucketsValue::Literal { bounds, .. }) => {
@@ -152,28 +167,18 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
     }
 }
 
-/// The compile-time checks the derive cannot do on tokens alone, as `const` assertions at the
-/// user's token: bucket bounds named by a path, and the label count of a family whose label set
-/// is not written as a tuple (a type alias).
+/// The compile-time check of bucket bounds named by a path, as a `const` assertion at the path.
 fn assertions(input: &Input<'_>, field: &Field<'_>) -> TokenStream {
-    let mut out = TokenStream::new();
-    if let Some(BucketsValue::Path(path)) = field.attrs.buckets.as_ref().map(|b| &b.value) {
-        let krate = input.krate_at(path.span());
-        out.extend(quote_spanned! {path.span()=>
-            const _: () = #krate::__private::assert_buckets(&#path);
-        });
+    let Some(BucketsValue::Path(path)) = field.attrs.buckets.as_ref().map(|b| &b.value) else {
+        return TokenStream::new();
+    };
+    let krate = input.krate_at(path.span());
+    quote_spanned! {path.span()=>
+        const _: () = match #krate::__private::rules::check_buckets(&#path) {
+            ::core::result::Result::Ok(()) => (),
+            ::core::result::Result::Err(__problem) => ::core::panic!("{}", __problem.message()),
+        };
     }
-    if let (Some(set), Some(labels)) = (
-        field.kind.and_then(|kind| kind.label_set()),
-        &field.attrs.labels,
-    ) {
-        let declared = labels.names.len();
-        let krate = input.krate_at(labels.key.span());
-        out.extend(quote_spanned! {labels.key.span()=>
-            const _: () = #krate::__private::assert_label_count::<#set>(#declared, 0);
-        });
-    }
-    out
 }
 
 /// `impl T { pub fn update(&self, snapshot: &S) }`.

@@ -3,24 +3,13 @@
 //! or "no method `update`" errors wherever the set is used.
 
 use crate::ast::Input;
-use crate::kind;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// The fallback impls for `input`.
-///
-/// There are none when a field is a `PerRank<..>` of a type `PerRank` does not
-/// take: such a struct is itself ill-formed, and the compiler reports that
-/// again for every signature that holds the struct by value, which the
-/// trait's `register` has to.
+/// The fallback impls for `input`. `PerRank<R>` and `Family<L, M>` put no bounds on their
+/// parameters, so a struct holding an unsupported one is still well-formed and the derive's error
+/// is the only one.
 pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
-    if input
-        .fields
-        .iter()
-        .any(|field| field.kind.is_none() && kind::is_per_rank(field.ty))
-    {
-        return TokenStream::new();
-    }
     let krate = input.krate();
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();

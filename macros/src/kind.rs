@@ -183,11 +183,6 @@ fn series_row(ty: &Type) -> Option<&'static KindRow> {
         .find(|row| row.type_name == name && row.vec_kind.is_some())
 }
 
-/// `ty` is a `PerRank<..>`, supported or not.
-pub(crate) fn is_per_rank(ty: &Type) -> bool {
-    segment(ty).is_some_and(|(name, _)| name == PER_RANK)
-}
-
 /// Why `ty` is not a supported field type, for the one error at `ty`.
 pub(crate) fn unsupported(ty: &Type) -> String {
     let shown = display_type(ty);

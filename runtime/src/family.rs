@@ -1,11 +1,13 @@
 //! Typed label sets ([`LabelValue`], [`LabelSet`]) and [`Family`]: a family whose label values
 //! are fixed at compile time, every series resolved when it registers.
 
+use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use crate::metric::{Metric, Series};
+use crate::per_rank::RankLabel;
 
 /// A label whose values are fixed: each variant of a fieldless enum is one value.
 ///
@@ -118,7 +120,7 @@ const MAX_LABELS: usize = 5;
 
 /// The label values of one series, on the stack.
 #[derive(Debug)]
-pub struct LabelValues<'a> {
+pub(crate) struct LabelValues<'a> {
     values: [&'a str; MAX_LABELS],
     len: usize,
 }
@@ -176,22 +178,50 @@ impl<'a> LabelValues<'a> {
 /// assert_eq!(requests.finished_total.with(FinishReason::Length).get(), 1);
 /// # Ok::<(), engine_gauges::Error>(())
 /// ```
-pub struct Family<L, M: Metric> {
-    family: M::Vec,
+pub struct Family<L, M> {
+    /// The registered `prometheus` family (`M::Vec`), used only to create series: kept without
+    /// its type so that `Family<L, M>` is a well-formed type whatever `L` and `M` are, and a
+    /// wrong `M` is reported once, by the derive.
+    family: ErasedVec,
     cells: Box<[OnceLock<M>]>,
     metric: &'static str,
+    /// The `dp_rank` label value before `L`'s, for a rank of a `PerRank<Family<L, M>>`.
+    rank: Option<u32>,
     _labels: PhantomData<fn(L)>,
 }
 
+/// A `prometheus` family of any type.
+pub(crate) type ErasedVec = Box<dyn Any + Send + Sync>;
+
+/// The `M::Vec` behind `family`; `None` only if a caller of this crate mixed types up.
+pub(crate) fn vec_of<M: Metric>(family: &ErasedVec) -> Option<&M::Vec> {
+    family.downcast_ref::<M::Vec>()
+}
+
 impl<L: LabelSet, M: Metric> Family<L, M> {
-    /// Wraps a registered family whose variable labels are `L`'s, resolving (and, if `seeded`,
-    /// creating and zeroing) every combination.
-    pub(crate) fn new(metric: &'static str, family: M::Vec, seeded: bool) -> Self {
+    /// Wraps a registered family whose variable labels are `L`'s (after `dp_rank`, for a `rank`),
+    /// resolving (and, if `seeded`, creating and zeroing) every combination.
+    pub(crate) fn new(
+        metric: &'static str,
+        family: M::Vec,
+        rank: Option<u32>,
+        seeded: bool,
+    ) -> Self {
+        Self::from_erased(metric, Box::new(family), rank, seeded)
+    }
+
+    pub(crate) fn from_erased(
+        metric: &'static str,
+        family: ErasedVec,
+        rank: Option<u32>,
+        seeded: bool,
+    ) -> Self {
         let cells: Box<[OnceLock<M>]> = (0..L::CARDINALITY).map(|_| OnceLock::new()).collect();
         let this = Self {
             family,
             cells,
             metric,
+            rank,
             _labels: PhantomData,
         };
         if seeded {
@@ -224,14 +254,25 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     }
 
     fn child(&self, combination: usize) -> M {
+        let rank = self.rank.map(RankLabel::new);
         let mut values = LabelValues::new();
+        if let Some(rank) = &rank {
+            values.push(rank.as_str());
+        }
         values.push_set::<L>(combination);
-        child_or_detached(self.metric, &self.family, values.as_slice())
+        child_or_detached::<M>(self.metric, &self.family, values.as_slice())
     }
 }
 
 /// The series of `values`, or a detached one (after logging why) when prometheus refuses them.
-pub(crate) fn child_or_detached<M: Metric>(metric: &str, family: &M::Vec, values: &[&str]) -> M {
+pub(crate) fn child_or_detached<M: Metric>(metric: &str, family: &ErasedVec, values: &[&str]) -> M {
+    let Some(family) = vec_of::<M>(family) else {
+        tracing::error!(
+            metric,
+            "a family holds another metric type than its series; the write is not recorded"
+        );
+        return M::__detached();
+    };
     M::__child(family, values).unwrap_or_else(|error| {
         tracing::error!(
             metric,
@@ -257,7 +298,7 @@ pub(crate) fn out_of_range<M: Metric>(metric: &str, combination: usize, cardinal
     M::__detached()
 }
 
-impl<L, M: Metric> fmt::Debug for Family<L, M> {
+impl<L, M> fmt::Debug for Family<L, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Family")
             .field("metric", &self.metric)

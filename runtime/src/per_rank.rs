@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use prometheus::{Gauge, IntGauge};
 
 use crate::Error;
-use crate::family::{self, Family, LabelSet, LabelValues};
+use crate::family::{self, ErasedVec, Family, LabelSet};
 use crate::metric::{Metric, Series};
 
 /// The widest span of declared ranks (largest − smallest + 1) a [`PerRank`] table holds.
@@ -17,14 +17,17 @@ pub const MAX_RANK_SPAN: u32 = 1 << 16;
 pub const MAX_TABLE_SERIES: u64 = 1 << 20;
 
 mod sealed {
-    use crate::family::LabelValues;
+    use crate::family::ErasedVec;
 
-    /// What the table needs to know of a per-rank kind; not part of the public API.
-    pub trait Sealed {
-        /// How many series one rank holds: 1, or the label set's number of combinations.
-        const WIDTH: usize;
-        /// Pushes the labels after `dp_rank` of the series at `column`.
-        fn labels(column: usize, values: &mut LabelValues<'_>);
+    /// What the table needs of a per-rank kind; not part of the public API.
+    pub trait Sealed: Sized {
+        /// What one rank holds, created from the registered family (`seeded`: at 0).
+        fn cell(metric: &'static str, family: &ErasedVec, rank: u32, seeded: bool) -> Self;
+        /// How many series one rank holds.
+        fn width() -> usize;
+        /// Whether creating a rank's cell creates a series (which then shows on the page): true
+        /// for a series, false for a typed family, whose series are created one by one.
+        const IS_SERIES: bool;
     }
 }
 
@@ -55,24 +58,34 @@ impl SetGauge for IntGauge {
 /// What a [`PerRank`] keeps per rank: one series ([`IntGauge`], [`Gauge`], `IntCounter`,
 /// `Counter`, `Histogram`), or a typed [`Family`] of them. Sealed.
 #[diagnostic::on_unimplemented(
-    message = "`PerRank` takes `IntGauge`, `Gauge`, `IntCounter`, `Counter`, `Histogram` or `Family<L, M>`, not `{Self}`",
+    message = "`PerRank` takes `IntGauge`, `Gauge`, `IntCounter`, `Counter`, `Histogram` or `Family<L, M>`",
     label = "not a per-rank kind",
     note = "for a family with string labels of its own, use a `*Vec` type with `#[metric(labels(..))]`"
 )]
-pub trait RankMetric: sealed::Sealed + 'static {
+pub trait RankMetric: sealed::Sealed + Send + Sync + Sized + 'static {
     /// The kind of each series.
     type Series: Metric;
     /// What [`PerRank::rank`] returns: a [`Series`], or a [`RankFamily`] for a typed family.
     type Rank<'a>;
     #[doc(hidden)]
-    fn __rank(per_rank: &PerRank<Self>, rank: u32) -> Self::Rank<'_>
-    where
-        Self: Sized;
+    fn __rank(per_rank: &PerRank<Self>, rank: u32) -> Self::Rank<'_>;
 }
 
 impl<M: Metric> sealed::Sealed for M {
-    const WIDTH: usize = 1;
-    fn labels(_column: usize, _values: &mut LabelValues<'_>) {}
+    const IS_SERIES: bool = true;
+
+    fn cell(metric: &'static str, family: &ErasedVec, rank: u32, seeded: bool) -> M {
+        let label = RankLabel::new(rank);
+        let series = family::child_or_detached::<M>(metric, family, &[label.as_str()]);
+        if seeded {
+            series.__seed();
+        }
+        series
+    }
+
+    fn width() -> usize {
+        1
+    }
 }
 
 impl<M: Metric> RankMetric for M {
@@ -81,14 +94,26 @@ impl<M: Metric> RankMetric for M {
 
     #[inline]
     fn __rank(per_rank: &PerRank<M>, rank: u32) -> Series<'_, M> {
-        per_rank.series(rank, 0)
+        match per_rank.resolved(rank) {
+            Some(metric) => Series::table(metric),
+            None => per_rank.resolve(rank, Series::table, Series::owned),
+        }
     }
 }
 
 impl<L: LabelSet + 'static, M: Metric> sealed::Sealed for Family<L, M> {
-    const WIDTH: usize = L::CARDINALITY;
-    fn labels(column: usize, values: &mut LabelValues<'_>) {
-        values.push_set::<L>(column);
+    const IS_SERIES: bool = false;
+
+    fn cell(metric: &'static str, family: &ErasedVec, rank: u32, seeded: bool) -> Self {
+        match family::vec_of::<M>(family) {
+            Some(vec) => Family::new(metric, vec.clone(), Some(rank), seeded),
+            // Never: the table is built from an `M::Vec`. Its writes would be logged and dropped.
+            None => Family::from_erased(metric, Box::new(()), Some(rank), false),
+        }
+    }
+
+    fn width() -> usize {
+        L::CARDINALITY
     }
 }
 
@@ -98,7 +123,14 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 
     #[inline]
     fn __rank(per_rank: &PerRank<Self>, rank: u32) -> RankFamily<'_, L, M> {
-        RankFamily { per_rank, rank }
+        match per_rank.resolved(rank) {
+            Some(family) => RankFamily(Row::Table(family)),
+            None => per_rank.resolve(
+                rank,
+                |family| RankFamily(Row::Table(family)),
+                |family| RankFamily(Row::Owned(family)),
+            ),
+        }
     }
 }
 
@@ -112,12 +144,15 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 ///
 /// Declared ranks are seeded at 0 so the family renders from the start, unless the field is
 /// `unseeded`: then a rank's series (and so the family) appears with its first write.
-pub struct PerRank<R: RankMetric> {
-    family: <R::Series as Metric>::Vec,
+pub struct PerRank<R> {
     metric: &'static str,
     first: u32,
-    cells: Box<[OnceLock<R::Series>]>,
+    cells: Box<[OnceLock<R>]>,
     declared: Box<[u32]>,
+    /// The registered `prometheus` family, labelled `dp_rank` (and `L`'s labels), used only to
+    /// create series: kept without its type so that `PerRank<R>` is a well-formed type whatever
+    /// `R` is, and an unsupported `R` is reported once, by the derive.
+    family: ErasedVec,
 }
 
 impl<R: RankMetric> PerRank<R> {
@@ -134,7 +169,8 @@ impl<R: RankMetric> PerRank<R> {
                 limit: MAX_RANK_SPAN,
             });
         }
-        let series = (u64::from(max - min) + 1).saturating_mul(<R as sealed::Sealed>::WIDTH as u64);
+        let width = R::width() as u64;
+        let series = (u64::from(max - min) + 1).saturating_mul(width);
         if series > MAX_TABLE_SERIES {
             return Err(Error::TooManySeries {
                 metric: metric.to_owned(),
@@ -160,28 +196,24 @@ impl<R: RankMetric> PerRank<R> {
         let span = declared
             .last()
             .map_or(0, |&last| (last - first) as usize + 1);
-        let cells: Box<[OnceLock<R::Series>]> = (0..span * <R as sealed::Sealed>::WIDTH)
-            .map(|_| OnceLock::new())
-            .collect();
-        let this = Self {
-            family,
+        let cells: Box<[OnceLock<R>]> = (0..span).map(|_| OnceLock::new()).collect();
+        let family: ErasedVec = Box::new(family);
+        // An unseeded rank's series appears with its first write; a typed family's row holds no
+        // series of its own, so it is resolved now either way.
+        if seeded || !R::IS_SERIES {
+            for &rank in &declared {
+                if let Some(cell) = cells.get((rank - first) as usize) {
+                    let _ = cell.set(R::cell(metric, &family, rank, seeded));
+                }
+            }
+        }
+        Self {
             metric,
             first,
             cells,
             declared: declared.into_boxed_slice(),
-        };
-        if seeded {
-            for &rank in &this.declared {
-                for column in 0..<R as sealed::Sealed>::WIDTH {
-                    let child = this.child(rank, column);
-                    child.__seed();
-                    if let Some(cell) = this.cell_slot(rank, column) {
-                        let _ = cell.set(child);
-                    }
-                }
-            }
+            family,
         }
-        this
     }
 
     /// The series of `rank` (for a typed family, a view whose `with(value)` gives the series).
@@ -196,60 +228,32 @@ impl<R: RankMetric> PerRank<R> {
         &self.declared
     }
 
-    /// The series at (`rank`, `column`): from the table if it holds it, else resolved.
+    /// What the table holds for `rank`, if it holds it already: one compare (a rank below the
+    /// table wraps to an offset past its end), one load of the cell's state, no call.
     #[inline]
-    fn series(&self, rank: u32, column: usize) -> Series<'_, R::Series> {
-        match self.resolved(rank, column) {
-            Some(metric) => Series::table(metric),
-            None => self.resolve(rank, column),
-        }
-    }
-
-    /// The series at (`rank`, `column`) if the table already holds it: one compare (a rank below
-    /// the table wraps to an offset past its end), one load of the cell's state, no call.
-    #[inline]
-    fn resolved(&self, rank: u32, column: usize) -> Option<&R::Series> {
-        self.cell_slot(rank, column)?.get()
-    }
-
-    #[inline]
-    fn cell_slot(&self, rank: u32, column: usize) -> Option<&OnceLock<R::Series>> {
-        if column >= <R as sealed::Sealed>::WIDTH {
-            return None;
-        }
+    fn resolved(&self, rank: u32) -> Option<&R> {
         let offset = rank.wrapping_sub(self.first) as usize;
-        self.cells.get(
-            offset
-                .checked_mul(<R as sealed::Sealed>::WIDTH)?
-                .checked_add(column)?,
-        )
+        self.cells.get(offset)?.get()
     }
 
-    /// The series of a (`rank`, `column`) the table does not hold yet: a table rank's is resolved
-    /// and kept, any other rank's is looked up by label.
+    /// What `rank` holds when the table does not hold it yet: a table rank's is created and kept,
+    /// any other rank's is created for this one use.
     #[cold]
     #[inline(never)]
-    fn resolve(&self, rank: u32, column: usize) -> Series<'_, R::Series> {
-        if column >= <R as sealed::Sealed>::WIDTH {
-            return Series::owned(family::out_of_range(
-                self.metric,
-                column,
-                <R as sealed::Sealed>::WIDTH,
-            ));
+    fn resolve<'a, T>(
+        &'a self,
+        rank: u32,
+        kept: impl FnOnce(&'a R) -> T,
+        once: impl FnOnce(R) -> T,
+    ) -> T {
+        let make = || R::cell(self.metric, &self.family, rank, false);
+        match rank
+            .checked_sub(self.first)
+            .and_then(|offset| self.cells.get(offset as usize))
+        {
+            Some(cell) => kept(cell.get_or_init(make)),
+            None => once(make()),
         }
-        match self.cell_slot(rank, column) {
-            Some(cell) => Series::table(cell.get_or_init(|| self.child(rank, column))),
-            None => Series::owned(self.child(rank, column)),
-        }
-    }
-
-    #[cold]
-    fn child(&self, rank: u32, column: usize) -> R::Series {
-        let rank_label = RankLabel::new(rank);
-        let mut values = LabelValues::new();
-        values.push(rank_label.as_str());
-        <R as sealed::Sealed>::labels(column, &mut values);
-        family::child_or_detached::<R::Series>(self.metric, &self.family, values.as_slice())
     }
 }
 
@@ -257,7 +261,7 @@ impl<M: SetGauge> PerRank<M> {
     /// Sets the gauge of `rank`.
     #[inline]
     pub fn set(&self, rank: u32, value: M::Value) {
-        match self.resolved(rank, 0) {
+        match self.resolved(rank) {
             Some(metric) => metric.set_value(value),
             None => self.set_slow(rank, value),
         }
@@ -266,18 +270,21 @@ impl<M: SetGauge> PerRank<M> {
     #[cold]
     #[inline(never)]
     fn set_slow(&self, rank: u32, value: M::Value) {
-        self.resolve(rank, 0).metric().set_value(value);
+        self.rank(rank).metric().set_value(value);
     }
 }
 
 impl<M: Metric> PerRank<M> {
     /// The underlying `prometheus` family, labelled `dp_rank`.
     pub fn family(&self) -> &M::Vec {
-        &self.family
+        match family::vec_of::<M>(&self.family) {
+            Some(family) => family,
+            None => unreachable!("a `PerRank<M>` is built from an `M::Vec`"),
+        }
     }
 }
 
-impl<R: RankMetric> fmt::Debug for PerRank<R> {
+impl<R> fmt::Debug for PerRank<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PerRank")
             .field("metric", &self.metric)
@@ -287,36 +294,43 @@ impl<R: RankMetric> fmt::Debug for PerRank<R> {
 }
 
 /// One rank of a `PerRank<Family<L, M>>`, from [`PerRank::rank`]: `with(value)` gives the series.
-pub struct RankFamily<'a, L: LabelSet + 'static, M: Metric> {
-    per_rank: &'a PerRank<Family<L, M>>,
-    rank: u32,
+pub struct RankFamily<'a, L, M>(Row<'a, L, M>);
+
+enum Row<'a, L, M> {
+    Table(&'a Family<L, M>),
+    /// A rank outside the table, resolved for this one use.
+    Owned(Family<L, M>),
 }
 
-impl<'a, L: LabelSet + 'static, M: Metric> RankFamily<'a, L, M> {
+impl<L: LabelSet + 'static, M: Metric> RankFamily<'_, L, M> {
     /// The series of `value` at this rank.
     #[inline]
-    pub fn with(&self, value: L) -> Series<'a, M> {
-        self.per_rank.series(self.rank, value.combination())
+    pub fn with(&self, value: L) -> Series<'_, M> {
+        match &self.0 {
+            Row::Table(family) => family.with(value),
+            Row::Owned(family) => family.with(value),
+        }
     }
 }
 
-impl<L: LabelSet + 'static, M: Metric> fmt::Debug for RankFamily<'_, L, M> {
+impl<L, M> fmt::Debug for RankFamily<'_, L, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RankFamily")
-            .field("metric", &self.per_rank.metric)
-            .field("rank", &self.rank)
-            .finish()
+        let family = match &self.0 {
+            Row::Table(family) => *family,
+            Row::Owned(family) => family,
+        };
+        f.debug_tuple("RankFamily").field(family).finish()
     }
 }
 
 /// A rank's label value, formatted on the stack.
-struct RankLabel {
+pub(crate) struct RankLabel {
     buf: [u8; 10],
     start: usize,
 }
 
 impl RankLabel {
-    fn new(mut rank: u32) -> Self {
+    pub(crate) fn new(mut rank: u32) -> Self {
         let mut buf = [0u8; 10];
         let mut start = buf.len();
         loop {
@@ -330,7 +344,7 @@ impl RankLabel {
         Self { buf, start }
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(&self.buf[self.start..]).unwrap_or_default()
     }
 }

@@ -54,24 +54,17 @@ impl DescriptorParts {
     }
 }
 
-/// The values of each label of a typed label set, for descriptors.
-pub const fn label_values<L: LabelSet>() -> &'static [&'static [&'static str]] {
-    L::LABEL_VALUES
-}
-
-/// Checks bucket bounds given by path, in a `const` block: a compile error if they are unusable.
-pub const fn assert_buckets(bounds: &[f64]) {
-    if let Err(problem) = engine_gauges_rules::check_buckets(bounds) {
-        panic!("{}", problem.message());
-    }
-}
-
-/// Checks, in a `const` block, that a typed family declares one label name per label of its set.
-pub const fn assert_label_count<L: LabelSet>(declared: usize, extra: usize) {
-    if L::ARITY + extra != declared {
-        panic!(
-            "`labels(..)` must give one name per label of the family's label set (one per tuple element)"
-        );
+/// The values of each label of a typed label set, for descriptors; an error when `declared`
+/// label names do not match the set (the generated `const` panics with it, at `labels`).
+pub const fn label_values<L: LabelSet>(
+    declared: usize,
+) -> Result<&'static [&'static [&'static str]], &'static str> {
+    if L::ARITY == declared {
+        Ok(L::LABEL_VALUES)
+    } else {
+        Err(
+            "`labels(..)` must give one name per label of the family's label set (one per tuple element, in order)",
+        )
     }
 }
 
@@ -158,7 +151,7 @@ impl<'a> Registrar<'a> {
             });
         }
         let family = self.metric::<M::Vec>(index)?;
-        Ok(Family::new(d.name, family, d.seeded))
+        Ok(Family::new(d.name, family, None, d.seeded))
     }
 
     /// Keeps everything registered.
@@ -190,6 +183,9 @@ pub trait IntoValue<V> {
 
 macro_rules! into_value {
     ($target:ty: $($from:ty => |$v:ident| $conv:expr),* $(,)?) => {$(
+        // The accepted types are listed in the trait's note, in words; a list of impls would
+        // only repeat them, less clearly.
+        #[diagnostic::do_not_recommend]
         impl IntoValue<$target> for $from {
             #[inline]
             fn into_value(self) -> Option<$target> {
@@ -232,6 +228,7 @@ into_value!(u64:
     usize => |v| v as u64,
 );
 
+#[diagnostic::do_not_recommend]
 impl<V, T: IntoValue<V>> IntoValue<V> for Option<T> {
     #[inline]
     fn into_value(self) -> Option<V> {

@@ -91,6 +91,28 @@ fn worker_once_shows_every_family_with_its_labels() {
         "dynamo_component_total_blocks{dp_rank=\"1\",dynamo_component=\"backend\",dynamo_endpoint=\"generate\",\
 dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",model_name=\"qwen3-0.6b\",worker_id=\"7b1d3c2a\"} 4096\n"
     ), "{page}");
+    // The typed family has every (rank, reason) from the start, written to or not: 2 ranks by
+    // 3 reasons.
+    for rank in ["0", "1"] {
+        for reason in ["stop", "length", "abort"] {
+            let series = page
+                .lines()
+                .filter(|line| {
+                    line.starts_with("dynamo_component_requests_total{")
+                        && line.contains(&format!("dp_rank=\"{rank}\""))
+                        && line.contains(&format!("finish_reason=\"{reason}\""))
+                })
+                .count();
+            assert_eq!(series, 1, "rank {rank}, reason {reason}:\n{page}");
+        }
+    }
+    assert_eq!(
+        page.lines()
+            .filter(|line| line.starts_with("dynamo_component_requests_total{"))
+            .count(),
+        6,
+        "{page}"
+    );
 }
 
 #[test]

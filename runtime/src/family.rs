@@ -183,11 +183,22 @@ pub struct Family<L, M> {
     /// its type so that `Family<L, M>` is a well-formed type whatever `L` and `M` are, and a
     /// wrong `M` is reported once, by the derive.
     family: ErasedVec,
+    /// One row of `L::CARDINALITY` series per rank of the table (one row when there are no
+    /// ranks), flat: the series of (rank, combination) is at
+    /// `(rank - first) * L::CARDINALITY + combination`.
     cells: Box<[OnceLock<M>]>,
     metric: &'static str,
-    /// The `dp_rank` label value before `L`'s, for a rank of a `PerRank<Family<L, M>>`.
-    rank: Option<u32>,
+    /// For the table of a `PerRank<Family<L, M>>`: the first rank and the number of rows; its
+    /// series carry `dp_rank` before `L`'s labels.
+    ranks: Option<RankRows>,
     _labels: PhantomData<fn(L)>,
+}
+
+/// The ranks a per-rank family's table holds: `rows` ranks from `first`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RankRows {
+    pub(crate) first: u32,
+    pub(crate) rows: usize,
 }
 
 /// A `prometheus` family of any type.
@@ -199,36 +210,60 @@ pub(crate) fn vec_of<M: Metric>(family: &ErasedVec) -> Option<&M::Vec> {
 }
 
 impl<L: LabelSet, M: Metric> Family<L, M> {
-    /// Wraps a registered family whose variable labels are `L`'s (after `dp_rank`, for a `rank`),
-    /// resolving (and, if `seeded`, creating and zeroing) every combination.
-    pub(crate) fn new(
-        metric: &'static str,
-        family: M::Vec,
-        rank: Option<u32>,
-        seeded: bool,
-    ) -> Self {
-        Self::from_erased(metric, Box::new(family), rank, seeded)
+    /// Wraps a registered family whose variable labels are `L`'s, resolving (and, if `seeded`,
+    /// creating and zeroing) every combination.
+    pub(crate) fn new(metric: &'static str, family: M::Vec, seeded: bool) -> Self {
+        Self::build(metric, Box::new(family), None, &[], seeded)
     }
 
-    pub(crate) fn from_erased(
+    /// The table of a per-rank family labelled `dp_rank` then `L`'s labels: `ranks.rows` rows from
+    /// `ranks.first`, the `declared` ranks' series created (and zeroed) if `seeded`.
+    pub(crate) fn per_rank(
         metric: &'static str,
         family: ErasedVec,
-        rank: Option<u32>,
+        ranks: RankRows,
+        declared: &[u32],
         seeded: bool,
     ) -> Self {
-        let cells: Box<[OnceLock<M>]> = (0..L::CARDINALITY).map(|_| OnceLock::new()).collect();
+        Self::build(metric, family, Some(ranks), declared, seeded)
+    }
+
+    fn build(
+        metric: &'static str,
+        family: ErasedVec,
+        ranks: Option<RankRows>,
+        declared: &[u32],
+        seeded: bool,
+    ) -> Self {
+        let rows = ranks.map_or(1, |ranks| ranks.rows);
+        let cells: Box<[OnceLock<M>]> = (0..rows * L::CARDINALITY)
+            .map(|_| OnceLock::new())
+            .collect();
         let this = Self {
             family,
             cells,
             metric,
-            rank,
+            ranks,
             _labels: PhantomData,
         };
         if seeded {
-            for (combination, cell) in this.cells.iter().enumerate() {
-                let child = this.child(combination);
-                child.__seed();
-                let _ = cell.set(child);
+            let rows: Vec<usize> = match ranks {
+                Some(ranks) => declared
+                    .iter()
+                    .map(|&rank| rank.wrapping_sub(ranks.first) as usize)
+                    .filter(|&row| row < ranks.rows)
+                    .collect(),
+                None => vec![0],
+            };
+            for row in rows {
+                for combination in 0..L::CARDINALITY {
+                    let index = row * L::CARDINALITY + combination;
+                    if let Some(cell) = this.cells.get(index) {
+                        let child = this.child(index);
+                        child.__seed();
+                        let _ = cell.set(child);
+                    }
+                }
             }
         }
         this
@@ -237,24 +272,84 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     /// The series of `value`.
     #[inline]
     pub fn with(&self, value: L) -> Series<'_, M> {
-        let combination = value.combination();
-        match self.cells.get(combination).and_then(OnceLock::get) {
+        self.at(0, value.combination())
+    }
+
+    /// The series of (`row`, `combination`): from the table if it holds it, else resolved.
+    #[inline]
+    fn at(&self, row: usize, combination: usize) -> Series<'_, M> {
+        let index = (combination < L::CARDINALITY)
+            .then(|| row.checked_mul(L::CARDINALITY)?.checked_add(combination))
+            .flatten();
+        match index.and_then(|index| self.cells.get(index)?.get()) {
             Some(metric) => Series::table(metric),
-            None => self.resolve(combination),
+            None => self.resolve(index, row, combination),
+        }
+    }
+
+    /// The series of `combination` at `rank`, for a per-rank family's table.
+    #[inline]
+    pub(crate) fn at_rank(&self, rank: u32, combination: usize) -> Series<'_, M> {
+        match self.ranks {
+            Some(ranks) => {
+                let row = rank.wrapping_sub(ranks.first) as usize;
+                if row < ranks.rows {
+                    self.at(row, combination)
+                } else {
+                    self.outside(rank, combination)
+                }
+            }
+            None => self.outside(rank, combination),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn resolve(&self, combination: usize) -> Series<'_, M> {
-        match self.cells.get(combination) {
-            Some(cell) => Series::table(cell.get_or_init(|| self.child(combination))),
-            None => Series::owned(out_of_range(self.metric, combination, L::CARDINALITY)),
+    fn resolve(&self, index: Option<usize>, row: usize, combination: usize) -> Series<'_, M> {
+        match index.and_then(|index| Some((index, self.cells.get(index)?))) {
+            Some((index, cell)) => Series::table(cell.get_or_init(|| self.child(index))),
+            None if combination >= L::CARDINALITY => {
+                Series::owned(out_of_range(self.metric, combination, L::CARDINALITY))
+            }
+            None => {
+                let rank = self.ranks.map_or(0, |ranks| {
+                    ranks
+                        .first
+                        .wrapping_add(u32::try_from(row).unwrap_or(u32::MAX))
+                });
+                self.outside(rank, combination)
+            }
         }
     }
 
-    fn child(&self, combination: usize) -> M {
-        let rank = self.rank.map(RankLabel::new);
+    /// The series of a rank outside the table, resolved for this one use.
+    #[cold]
+    #[inline(never)]
+    fn outside(&self, rank: u32, combination: usize) -> Series<'_, M> {
+        if combination >= L::CARDINALITY {
+            return Series::owned(out_of_range(self.metric, combination, L::CARDINALITY));
+        }
+        let rank = RankLabel::new(rank);
+        let mut values = LabelValues::new();
+        values.push(rank.as_str());
+        values.push_set::<L>(combination);
+        Series::owned(child_or_detached::<M>(
+            self.metric,
+            &self.family,
+            values.as_slice(),
+        ))
+    }
+
+    /// The series at `index` of the table.
+    fn child(&self, index: usize) -> M {
+        let (row, combination) = (index / L::CARDINALITY, index % L::CARDINALITY);
+        let rank = self.ranks.map(|ranks| {
+            RankLabel::new(
+                ranks
+                    .first
+                    .wrapping_add(u32::try_from(row).unwrap_or(u32::MAX)),
+            )
+        });
         let mut values = LabelValues::new();
         if let Some(rank) = &rank {
             values.push(rank.as_str());

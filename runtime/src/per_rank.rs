@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use prometheus::{Gauge, IntGauge};
 
 use crate::Error;
-use crate::family::{self, ErasedVec, Family, LabelSet};
+use crate::family::{self, ErasedVec, Family, LabelSet, RankRows};
 use crate::metric::{Metric, Series};
 
 /// The widest span of declared ranks (largest − smallest + 1) a [`PerRank`] table holds.
@@ -17,17 +17,24 @@ pub const MAX_RANK_SPAN: u32 = 1 << 16;
 pub const MAX_TABLE_SERIES: u64 = 1 << 20;
 
 mod sealed {
+    use std::sync::OnceLock;
+
     use crate::family::ErasedVec;
 
-    /// What the table needs of a per-rank kind; not part of the public API.
+    /// What a per-rank kind keeps: one cell per rank, or one table; not part of the public API.
     pub trait Sealed: Sized {
-        /// What one rank holds, created from the registered family (`seeded`: at 0).
-        fn cell(metric: &'static str, family: &ErasedVec, rank: u32, seeded: bool) -> Self;
+        /// The cells (one per rank from `first`, `span` of them), the table, and what is left of
+        /// the family, for the `declared` ranks (created and zeroed if `seeded`).
+        fn layout(
+            metric: &'static str,
+            family: ErasedVec,
+            declared: &[u32],
+            first: u32,
+            span: usize,
+            seeded: bool,
+        ) -> (Box<[OnceLock<Self>]>, Option<Self>, ErasedVec);
         /// How many series one rank holds.
         fn width() -> usize;
-        /// Whether creating a rank's cell creates a series (which then shows on the page): true
-        /// for a series, false for a typed family, whose series are created one by one.
-        const IS_SERIES: bool;
     }
 }
 
@@ -72,20 +79,37 @@ pub trait RankMetric: sealed::Sealed + Send + Sync + Sized + 'static {
 }
 
 impl<M: Metric> sealed::Sealed for M {
-    const IS_SERIES: bool = true;
-
-    fn cell(metric: &'static str, family: &ErasedVec, rank: u32, seeded: bool) -> M {
-        let label = RankLabel::new(rank);
-        let series = family::child_or_detached::<M>(metric, family, &[label.as_str()]);
+    fn layout(
+        metric: &'static str,
+        family: ErasedVec,
+        declared: &[u32],
+        first: u32,
+        span: usize,
+        seeded: bool,
+    ) -> (Box<[OnceLock<M>]>, Option<M>, ErasedVec) {
+        let cells: Box<[OnceLock<M>]> = (0..span).map(|_| OnceLock::new()).collect();
+        // An unseeded rank's series appears with its first write.
         if seeded {
-            series.__seed();
+            for &rank in declared {
+                if let Some(cell) = cells.get(rank.wrapping_sub(first) as usize) {
+                    let series = series_at::<M>(metric, &family, rank);
+                    series.__seed();
+                    let _ = cell.set(series);
+                }
+            }
         }
-        series
+        (cells, None, family)
     }
 
     fn width() -> usize {
         1
     }
+}
+
+/// The series of `rank` in a family labelled `dp_rank`.
+fn series_at<M: Metric>(metric: &'static str, family: &ErasedVec, rank: u32) -> M {
+    let label = RankLabel::new(rank);
+    family::child_or_detached::<M>(metric, family, &[label.as_str()])
 }
 
 impl<M: Metric> RankMetric for M {
@@ -96,20 +120,23 @@ impl<M: Metric> RankMetric for M {
     fn __rank(per_rank: &PerRank<M>, rank: u32) -> Series<'_, M> {
         match per_rank.resolved(rank) {
             Some(metric) => Series::table(metric),
-            None => per_rank.resolve(rank, Series::table, Series::owned),
+            None => per_rank.resolve(rank),
         }
     }
 }
 
 impl<L: LabelSet + 'static, M: Metric> sealed::Sealed for Family<L, M> {
-    const IS_SERIES: bool = false;
-
-    fn cell(metric: &'static str, family: &ErasedVec, rank: u32, seeded: bool) -> Self {
-        match family::vec_of::<M>(family) {
-            Some(vec) => Family::new(metric, vec.clone(), Some(rank), seeded),
-            // Never: the table is built from an `M::Vec`. Its writes would be logged and dropped.
-            None => Family::from_erased(metric, Box::new(()), Some(rank), false),
-        }
+    fn layout(
+        metric: &'static str,
+        family: ErasedVec,
+        declared: &[u32],
+        first: u32,
+        span: usize,
+        seeded: bool,
+    ) -> (Box<[OnceLock<Self>]>, Option<Self>, ErasedVec) {
+        let rows = RankRows { first, rows: span };
+        let table = Family::per_rank(metric, family, rows, declared, seeded);
+        (Box::new([]), Some(table), Box::new(()))
     }
 
     fn width() -> usize {
@@ -123,13 +150,9 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 
     #[inline]
     fn __rank(per_rank: &PerRank<Self>, rank: u32) -> RankFamily<'_, L, M> {
-        match per_rank.resolved(rank) {
-            Some(family) => RankFamily(Row::Table(family)),
-            None => per_rank.resolve(
-                rank,
-                |family| RankFamily(Row::Table(family)),
-                |family| RankFamily(Row::Owned(family)),
-            ),
+        RankFamily {
+            table: per_rank.table.as_ref(),
+            rank,
         }
     }
 }
@@ -147,11 +170,14 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 pub struct PerRank<R> {
     metric: &'static str,
     first: u32,
+    /// A series kind's cells, one per rank from `first`.
     cells: Box<[OnceLock<R>]>,
+    /// A typed family's table, which holds every (rank, combination) in one flat array.
+    table: Option<R>,
     declared: Box<[u32]>,
-    /// The registered `prometheus` family, labelled `dp_rank` (and `L`'s labels), used only to
-    /// create series: kept without its type so that `PerRank<R>` is a well-formed type whatever
-    /// `R` is, and an unsupported `R` is reported once, by the derive.
+    /// The registered `prometheus` family labelled `dp_rank`, used only to create series: kept
+    /// without its type, so that `PerRank<R>` is a well-formed type whatever `R` is and an
+    /// unsupported `R` is reported once, by the derive.
     family: ErasedVec,
 }
 
@@ -196,21 +222,13 @@ impl<R: RankMetric> PerRank<R> {
         let span = declared
             .last()
             .map_or(0, |&last| (last - first) as usize + 1);
-        let cells: Box<[OnceLock<R>]> = (0..span).map(|_| OnceLock::new()).collect();
-        let family: ErasedVec = Box::new(family);
-        // An unseeded rank's series appears with its first write; a typed family's row holds no
-        // series of its own, so it is resolved now either way.
-        if seeded || !R::IS_SERIES {
-            for &rank in &declared {
-                if let Some(cell) = cells.get((rank - first) as usize) {
-                    let _ = cell.set(R::cell(metric, &family, rank, seeded));
-                }
-            }
-        }
+        let (cells, table, family) =
+            R::layout(metric, Box::new(family), &declared, first, span, seeded);
         Self {
             metric,
             first,
             cells,
+            table,
             declared: declared.into_boxed_slice(),
             family,
         }
@@ -235,24 +253,21 @@ impl<R: RankMetric> PerRank<R> {
         let offset = rank.wrapping_sub(self.first) as usize;
         self.cells.get(offset)?.get()
     }
+}
 
-    /// What `rank` holds when the table does not hold it yet: a table rank's is created and kept,
-    /// any other rank's is created for this one use.
+impl<M: Metric> PerRank<M> {
+    /// The series of a rank the table does not hold yet: a table rank's is created and kept, any
+    /// other rank's is created for this one use.
     #[cold]
     #[inline(never)]
-    fn resolve<'a, T>(
-        &'a self,
-        rank: u32,
-        kept: impl FnOnce(&'a R) -> T,
-        once: impl FnOnce(R) -> T,
-    ) -> T {
-        let make = || R::cell(self.metric, &self.family, rank, false);
+    fn resolve(&self, rank: u32) -> Series<'_, M> {
+        let make = || series_at::<M>(self.metric, &self.family, rank);
         match rank
             .checked_sub(self.first)
             .and_then(|offset| self.cells.get(offset as usize))
         {
-            Some(cell) => kept(cell.get_or_init(make)),
-            None => once(make()),
+            Some(cell) => Series::table(cell.get_or_init(make)),
+            None => Series::owned(make()),
         }
     }
 }
@@ -294,32 +309,36 @@ impl<R> fmt::Debug for PerRank<R> {
 }
 
 /// One rank of a `PerRank<Family<L, M>>`, from [`PerRank::rank`]: `with(value)` gives the series.
-pub struct RankFamily<'a, L, M>(Row<'a, L, M>);
-
-enum Row<'a, L, M> {
-    Table(&'a Family<L, M>),
-    /// A rank outside the table, resolved for this one use.
-    Owned(Family<L, M>),
+pub struct RankFamily<'a, L, M> {
+    table: Option<&'a Family<L, M>>,
+    rank: u32,
 }
 
-impl<L: LabelSet + 'static, M: Metric> RankFamily<'_, L, M> {
+impl<'a, L: LabelSet + 'static, M: Metric> RankFamily<'a, L, M> {
     /// The series of `value` at this rank.
     #[inline]
-    pub fn with(&self, value: L) -> Series<'_, M> {
-        match &self.0 {
-            Row::Table(family) => family.with(value),
-            Row::Owned(family) => family.with(value),
+    pub fn with(&self, value: L) -> Series<'a, M> {
+        match self.table {
+            Some(table) => table.at_rank(self.rank, value.combination()),
+            None => Series::owned(no_table()),
         }
     }
 }
 
+/// A `PerRank<Family<..>>` always has its table; were it missing, writes would be logged and
+/// dropped rather than panic.
+#[cold]
+fn no_table<M: Metric>() -> M {
+    tracing::error!("a per-rank typed family has no table; the write is not recorded");
+    M::__detached()
+}
+
 impl<L, M> fmt::Debug for RankFamily<'_, L, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let family = match &self.0 {
-            Row::Table(family) => *family,
-            Row::Owned(family) => family,
-        };
-        f.debug_tuple("RankFamily").field(family).finish()
+        f.debug_struct("RankFamily")
+            .field("table", &self.table)
+            .field("rank", &self.rank)
+            .finish()
     }
 }
 

@@ -151,7 +151,7 @@ impl<'a> Registrar<'a> {
             });
         }
         let family = self.metric::<M::Vec>(index)?;
-        Ok(Family::new(d.name, family, None, d.seeded))
+        Ok(Family::new(d.name, family, d.seeded))
     }
 
     /// Keeps everything registered.

@@ -910,3 +910,47 @@ fn a_failed_registration_rolls_back_and_leaves_the_page_byte_identical() {
     .unwrap();
     waiting.set(1);
 }
+
+#[derive(Debug, EngineGauges)]
+#[gauges(prefix = "")]
+struct Sparse {
+    /// Requests by rank and reason.
+    #[metric(labels("reason"))]
+    sparse_total: PerRank<Family<Reason, IntCounter>>,
+}
+
+#[test]
+fn a_per_rank_family_takes_undeclared_ranks_inside_and_outside_its_table() {
+    let metrics = bare();
+    // Ranks 0 and 2 declared: rank 1 lies inside the table, rank 9 outside it.
+    let set = Sparse::register(&metrics, &[0, 2]).unwrap();
+    let rows = |page: &str| {
+        page.lines()
+            .filter(|line| line.starts_with("sparse_total{"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows(&page(metrics.registry())).len(),
+        6,
+        "2 declared ranks by 3 reasons"
+    );
+    set.sparse_total.rank(1).with(Reason::Length).inc();
+    set.sparse_total.rank(1).with(Reason::Length).inc();
+    set.sparse_total.rank(9).with(Reason::Stop).inc_by(3);
+    set.sparse_total.rank(9).with(Reason::Stop).inc();
+    assert_eq!(set.sparse_total.rank(1).with(Reason::Length).get(), 2);
+    assert_eq!(set.sparse_total.rank(9).with(Reason::Stop).get(), 4);
+    let text = page(metrics.registry());
+    let rows = rows(&text);
+    // Only the series written appear for undeclared ranks.
+    assert_eq!(rows.len(), 8, "{text}");
+    assert!(
+        rows.contains(&"sparse_total{dp_rank=\"1\",reason=\"length\"} 2".to_owned()),
+        "{text}"
+    );
+    assert!(
+        rows.contains(&"sparse_total{dp_rank=\"9\",reason=\"stop\"} 4".to_owned()),
+        "{text}"
+    );
+}

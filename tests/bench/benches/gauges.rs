@@ -6,9 +6,15 @@
 //!    and an undeclared rank;
 //! 3. `scrape`: the combined scrape of a four-level hierarchy against a plain `Registry::gather`
 //!    and text encoding of the same families, at 1, 8, 64 and 512 ranks;
-//! 4. `contention`: two threads writing distinct ranks and the same rank.
+//! 4. `contention`: two threads writing distinct ranks and the same rank;
+//! 5. `counter_inc`, `counter_inc_by`, `family_inc`, `rank_family_inc`, `histogram_observe`: the
+//!    other kinds and shapes (a declared rank of `PerRank<IntCounter>` and `PerRank<Counter>`,
+//!    `Family<Reason, IntCounter>::with`, `PerRank<Family<..>>::rank(r).with(v)`, a declared rank
+//!    of `PerRank<Histogram>` and a scalar `Histogram` field) against cached prometheus children
+//!    (for the typed families, a table of them indexed the same way) and the label lookup.
 //!
-//! Run it with `cargo bench -p engine-gauges-bench --bench gauges`. After criterion's own report
+//! Run it with `cargo bench -p engine-gauges-bench --bench gauges`, or one group of it with
+//! criterion's filter, e.g. `cargo bench -p engine-gauges-bench --bench gauges -- family`. After criterion's own report
 //! the suite prints a summary, in Markdown, of every benchmark's median and best round and of the
 //! ratios the targets are stated in, all from this one run.
 //!
@@ -26,10 +32,10 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use engine_gauges_bench::loops::{
-    F64_WRITES, I64_WRITES, cached_child_writes, combined_scrapes, derive_updates, per_rank_writes,
-    plain_scrapes, reference_updates, reference_writes,
+    F64_WRITES, I64_WRITES, KIND_WRITES, cached_child_writes, combined_scrapes, derive_updates,
+    per_rank_writes, plain_scrapes, reference_updates, reference_writes,
 };
-use engine_gauges_bench::{RANK, Scrape, UNDECLARED, Updates, Writes, snapshot};
+use engine_gauges_bench::{Kinds, RANK, Scrape, UNDECLARED, Updates, Writes, snapshot};
 
 // ---------------------------------------------------------------------------------------------
 // Recording rounds
@@ -278,6 +284,46 @@ fn contention(c: &mut Criterion, w: &Writes) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. The other kinds
+
+/// Each subject of the other kinds, the baseline its target is stated against, and the bound
+/// (judged on best rounds, as the gauge writes are).
+const KIND_TARGETS: [(&str, &str, &str, f64); 6] = [
+    ("counter_inc", "per_rank_declared", "cached_child", 1.25),
+    ("counter_inc_by", "per_rank_declared", "cached_child", 1.25),
+    ("family_inc", "family_with", "cached_child_table", 1.25),
+    (
+        "rank_family_inc",
+        "per_rank_family",
+        "cached_child_table",
+        1.25,
+    ),
+    (
+        "histogram_observe",
+        "per_rank_declared",
+        "cached_child",
+        1.25,
+    ),
+    ("histogram_observe", "field", "plain_histogram", 1.25),
+];
+
+fn kinds(c: &mut Criterion, kinds: &Kinds) {
+    for (name, loops) in KIND_WRITES {
+        let mut g = Group::new(
+            c,
+            name,
+            WRITE_ROUNDS,
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+        );
+        for &(bench, run) in loops {
+            g.bench(bench, |iters| timed(iters, |n| run(kinds, n)));
+        }
+        g.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Summary
 
 /// Nanoseconds per iteration of a benchmark's measurement rounds: (median, best).
@@ -360,6 +406,22 @@ fn summary(scrapes: &[(u32, Scrape)]) -> String {
                 );
             }
         }
+    }
+    for (group, subject, baseline, limit) in KIND_TARGETS {
+        let measured = get(&format!("{group}/{subject}"));
+        let base = get(&format!("{group}/{baseline}"));
+        let best = measured.zip(base).map(|(s, b)| s.1 / b.1);
+        let median = measured.zip(base).map(|(s, b)| s.0 / b.0);
+        target(
+            format!("`{group}`: `{subject}` / `{baseline}`, best rounds (≤ {limit}×)"),
+            best,
+            best.map(|r| r <= limit),
+        );
+        target(
+            format!("`{group}`: `{subject}` / `{baseline}`, medians (reported)"),
+            median,
+            None,
+        );
     }
     for (label, check) in [("declared", true), ("undeclared", false)] {
         let ratio = get(&format!("update/reference_{label}"))
@@ -454,6 +516,7 @@ fn timing() -> bool {
 fn main() {
     let w = Writes::new().expect("the write fixture registers");
     let u = Updates::new().expect("the update fixture registers");
+    let k = Kinds::new().expect("the fixture of the other kinds registers");
     let s: Vec<(u32, Scrape)> = SCRAPE_RANKS
         .iter()
         .map(|&ranks| {
@@ -475,6 +538,7 @@ fn main() {
     updates(&mut c, &u);
     scrapes(&mut c, &s);
     contention(&mut c, &w);
+    kinds(&mut c, &k);
     c.final_summary();
 
     if timing() {

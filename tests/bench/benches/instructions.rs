@@ -9,18 +9,21 @@
 //!     | grep -E 'loops::|_updates|scrapes_'
 //! ```
 //!
-//! Each write and update loop of `engine_gauges_bench::loops` runs [`ITERATIONS`] iterations per
+//! Each write and update loop of `engine_gauges_bench::loops` (the gauge writes, and the counter,
+//! typed family and histogram writes of `KIND_WRITES`) runs [`ITERATIONS`] iterations per
 //! call, each scrape loop [`SCRAPES`]; a loop's inclusive count divided by its iterations is the
-//! instructions one iteration costs, harness included (the harness is the same in every write
-//! loop: three `black_box`ed inputs and the loop counter). Loops run more than once appear under
+//! instructions one iteration costs, harness included (the harness is the same in every gauge
+//! write loop, three `black_box`ed inputs and the loop counter, and the same within each group of
+//! `KIND_WRITES`). Loops run more than once appear under
 //! the caller that names the case: `declared_updates` and `undeclared_updates` for the update of
 //! a declared and an undeclared rank, `scrapes_1`, `scrapes_64` and `scrapes_512` for the
 //! scrape sizes.
 
 use engine_gauges_bench::loops::{
-    F64_WRITES, I64_WRITES, combined_scrapes, derive_updates, plain_scrapes, reference_updates,
+    F64_WRITES, I64_WRITES, KIND_WRITES, combined_scrapes, derive_updates, plain_scrapes,
+    reference_updates,
 };
-use engine_gauges_bench::{RANK, Scrape, UNDECLARED, Updates, Writes, snapshot};
+use engine_gauges_bench::{Kinds, RANK, Scrape, UNDECLARED, Updates, Writes, snapshot};
 
 /// Iterations of every write and update loop.
 const ITERATIONS: u64 = 100_000;
@@ -70,8 +73,14 @@ fn scrapes_512() {
 fn main() {
     let writes = Writes::new().expect("the write fixture registers");
     let updates = Updates::new().expect("the update fixture registers");
+    let kinds = Kinds::new().expect("the fixture of the other kinds registers");
     for (_, run) in I64_WRITES.iter().chain(&F64_WRITES) {
         run(&writes, ITERATIONS);
+    }
+    for (_, loops) in KIND_WRITES {
+        for (_, run) in loops {
+            run(&kinds, ITERATIONS);
+        }
     }
     declared_updates(&updates);
     undeclared_updates(&updates);

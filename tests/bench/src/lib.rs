@@ -6,6 +6,9 @@
 //!
 //! - [`Writes`]: one declared rank of a [`PerRank`] family, the very prometheus child behind it
 //!   (cached), the family's label lookup, and raw atomics;
+//! - [`Kinds`]: the other kinds and shapes (per-rank `IntCounter` and `Counter`, a typed
+//!   [`Family`], a per-rank typed family, per-rank and scalar `Histogram`s), each beside cached
+//!   prometheus children and the label lookup;
 //! - [`Updates`]: [`ComponentGauges::update`] and [`reference_update`], a copy of the reference's
 //!   update, writing the same families;
 //! - [`Scrape`]: the combined scrape of a four-level hierarchy and a plain
@@ -20,11 +23,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use engine_gauges::prometheus::{
-    self, Gauge, GaugeVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    self, Counter, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use engine_gauges::{
     BoxError, ComponentGauges, ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error,
-    LifecycleGauges, MetricDescriptor, MetricsRoot, PerRank, labels,
+    Family, LabelValue, LifecycleGauges, MetricDescriptor, MetricsRoot, PerRank, labels,
 };
 
 /// The worker's connection id: its `worker_id` label is this in lowercase hex.
@@ -122,6 +126,152 @@ pub fn reference_set<M: prometheus::core::MetricVecBuilder>(
 ) {
     let rank = rank.to_string();
     set(&family.with_label_values(&[&rank]));
+}
+
+/// Why a request finished: the typed label of the family benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, LabelValue)]
+pub enum Reason {
+    /// A stop token or stop string.
+    Stop,
+    /// The token limit.
+    Length,
+    /// The client went away.
+    Abort,
+}
+
+/// The label value the family benchmarks write.
+pub const REASON: Reason = Reason::Length;
+/// [`REASON`] as a label value.
+pub const REASON_LABEL: &str = "length";
+
+/// The bounds of every histogram of the benchmarks, on both sides.
+pub const BUCKETS: &[f64] = engine_gauges::buckets::TIME_TO_FIRST_TOKEN_SECONDS;
+
+/// Counters, typed families and histograms for the write benchmarks of the other kinds: one field
+/// per shape.
+#[derive(Debug, EngineGauges)]
+pub struct KindSet {
+    /// Requests finished, by rank: the `IntCounter::inc` benchmarks.
+    pub requests_total: PerRank<IntCounter>,
+    /// Seconds of work, by rank: the `Counter::inc_by` benchmarks.
+    pub busy_seconds_total: PerRank<Counter>,
+    /// Requests finished, by why: the typed family benchmarks.
+    #[metric(labels("finish_reason"))]
+    pub finished_total: Family<Reason, IntCounter>,
+    /// Requests finished, by rank and by why: the per-rank typed family benchmarks.
+    #[metric(labels("finish_reason"))]
+    pub rank_finished_total: PerRank<Family<Reason, IntCounter>>,
+    /// Time to first token, by rank: the per-rank histogram benchmarks.
+    #[metric(buckets = engine_gauges::buckets::TIME_TO_FIRST_TOKEN_SECONDS)]
+    pub rank_time_to_first_token_seconds: PerRank<Histogram>,
+    /// Time to first token: the scalar histogram benchmarks.
+    #[metric(buckets = engine_gauges::buckets::TIME_TO_FIRST_TOKEN_SECONDS)]
+    pub time_to_first_token_seconds: Histogram,
+}
+
+/// Everything the counter, family and histogram write benchmarks write to.
+///
+/// Where the set exposes its prometheus family (the `PerRank` of one series kind), the cached child
+/// is the very child behind the declared rank. A typed [`Family`] does not expose its family, so
+/// the family baselines are the children of a plain family with the same labels, kept in a table
+/// indexed the way a hand-written fast path would: `[value.index()]`, `[rank][value.index()]`. The
+/// scalar histogram's baseline is a plain `Histogram` with the same buckets.
+#[derive(Debug)]
+pub struct Kinds {
+    /// The subjects: [`DECLARED`] ranks of each per-rank field, every label value, resolved at
+    /// registration.
+    pub set: KindSet,
+    /// The child of [`RANK`] in `set.requests_total`' family, looked up once and kept.
+    pub int_counter_child: IntCounter,
+    /// The child of [`RANK`] in `set.busy_seconds_total`' family, looked up once and kept.
+    pub counter_child: Counter,
+    /// The child of [`RANK`] in `set.rank_time_to_first_token_seconds`' family, looked up once
+    /// and kept.
+    pub histogram_child: Histogram,
+    /// A family labelled `finish_reason`, the target of the label lookups of the family baseline.
+    pub reason_family: IntCounterVec,
+    /// Its child of each [`Reason`], by [`LabelValue::index`].
+    pub reason_children: [IntCounter; 3],
+    /// A family labelled `dp_rank` and `finish_reason`, the target of the label lookups of the
+    /// per-rank family baseline.
+    pub rank_reason_family: IntCounterVec,
+    /// Its child of each [`DECLARED`] rank and [`Reason`], by rank, then by
+    /// [`LabelValue::index`].
+    pub rank_reason_children: Box<[[IntCounter; 3]]>,
+    /// A plain histogram with [`BUCKETS`], the scalar histogram's baseline.
+    pub plain_histogram: Histogram,
+    _plain: Registry,
+    _root: MetricsRoot,
+}
+
+impl Kinds {
+    /// Registers the set at a fresh hierarchy's endpoint, and the plain baselines in a registry of
+    /// their own.
+    ///
+    /// # Errors
+    /// Any error of registration.
+    pub fn new() -> Result<Self, BoxError> {
+        let (root, metrics) = endpoint_metrics()?;
+        let ranks: Vec<u32> = DECLARED.collect();
+        let set = KindSet::register(&metrics, &ranks)?;
+
+        let plain = Registry::new();
+        let reason_family = IntCounterVec::new(
+            Opts::new("bench_finished_total", "Requests finished, by why."),
+            &["finish_reason"],
+        )?;
+        let rank_reason_family = IntCounterVec::new(
+            Opts::new(
+                "bench_rank_finished_total",
+                "Requests finished, by rank and by why.",
+            ),
+            &[labels::DP_RANK, "finish_reason"],
+        )?;
+        let plain_histogram = Histogram::with_opts(
+            HistogramOpts::new("bench_time_to_first_token_seconds", "Time to first token.")
+                .buckets(BUCKETS.to_vec()),
+        )?;
+        plain.register(Box::new(reason_family.clone()))?;
+        plain.register(Box::new(rank_reason_family.clone()))?;
+        plain.register(Box::new(plain_histogram.clone()))?;
+
+        let reasons = |family: &IntCounterVec, rank: Option<String>| {
+            let children: Vec<IntCounter> = Reason::VALUES
+                .iter()
+                .map(|reason| match &rank {
+                    Some(rank) => family.get_metric_with_label_values(&[rank.as_str(), reason]),
+                    None => family.get_metric_with_label_values(&[reason]),
+                })
+                .collect::<prometheus::Result<_>>()?;
+            <[IntCounter; 3]>::try_from(children)
+                .map_err(|_| BoxError::from("`Reason` has three values"))
+        };
+        let reason_children = reasons(&reason_family, None)?;
+        let rank_reason_children = DECLARED
+            .map(|rank| reasons(&rank_reason_family, Some(rank.to_string())))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_boxed_slice();
+
+        Ok(Self {
+            int_counter_child: set.requests_total.family().with_label_values(&[RANK_LABEL]),
+            counter_child: set
+                .busy_seconds_total
+                .family()
+                .with_label_values(&[RANK_LABEL]),
+            histogram_child: set
+                .rank_time_to_first_token_seconds
+                .family()
+                .with_label_values(&[RANK_LABEL]),
+            set,
+            reason_family,
+            reason_children,
+            rank_reason_family,
+            rank_reason_children,
+            plain_histogram,
+            _plain: plain,
+            _root: root,
+        })
+    }
 }
 
 /// The reference worker's per-rank gauges, registered at a fresh hierarchy's endpoint.
@@ -350,6 +500,57 @@ mod tests {
                 .with_label_values(&[&label]);
             assert_eq!(rate.get(), 0.125);
         }
+    }
+
+    #[test]
+    fn kind_baselines_are_the_same_series_or_alike() {
+        let kinds = Kinds::new().expect("fixture registers");
+        let set = &kinds.set;
+        set.requests_total.rank(RANK).inc();
+        assert_eq!(kinds.int_counter_child.get(), 1);
+        set.busy_seconds_total.rank(RANK).inc_by(0.5);
+        assert_eq!(kinds.counter_child.get(), 0.5);
+        set.rank_time_to_first_token_seconds.rank(RANK).observe(0.3);
+        assert_eq!(kinds.histogram_child.get_sample_count(), 1);
+
+        // The typed families' baselines are other families, indexed the same way.
+        assert_eq!(Reason::VALUES[REASON.index()], REASON_LABEL);
+        kinds.reason_children[REASON.index()].inc();
+        assert_eq!(
+            kinds.reason_family.with_label_values(&[REASON_LABEL]).get(),
+            1
+        );
+        kinds.rank_reason_children[RANK as usize][REASON.index()].inc();
+        assert_eq!(
+            kinds
+                .rank_reason_family
+                .with_label_values(&[RANK_LABEL, REASON_LABEL])
+                .get(),
+            1
+        );
+        set.finished_total.with(REASON).inc();
+        assert_eq!(set.finished_total.with(REASON).get(), 1);
+        set.rank_finished_total.rank(RANK).with(REASON).inc();
+        assert_eq!(set.rank_finished_total.rank(RANK).with(REASON).get(), 1);
+        assert_eq!(set.rank_finished_total.rank(RANK + 1).with(REASON).get(), 0);
+
+        // The scalar histogram and its baseline have the same buckets.
+        set.time_to_first_token_seconds.observe(0.3);
+        kinds.plain_histogram.observe(0.3);
+        let buckets = |h: &Histogram| {
+            use prometheus::core::Collector;
+            h.collect()[0].get_metric()[0]
+                .get_histogram()
+                .get_bucket()
+                .iter()
+                .map(|b| (b.upper_bound(), b.cumulative_count()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            buckets(&set.time_to_first_token_seconds),
+            buckets(&kinds.plain_histogram)
+        );
+        assert_eq!(buckets(&kinds.plain_histogram).len(), BUCKETS.len());
     }
 
     #[test]

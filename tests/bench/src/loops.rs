@@ -10,11 +10,12 @@
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
 
-use engine_gauges::ComponentSnapshot;
 use engine_gauges::prometheus::IntGauge;
+use engine_gauges::{ComponentSnapshot, LabelValue};
 
 use crate::{
-    RANK, RANK_LABEL, Scrape, Updates, Writes, reference_set, reference_update, store_f64,
+    Kinds, RANK, RANK_LABEL, REASON, REASON_LABEL, Scrape, Updates, Writes, reference_set,
+    reference_update, store_f64,
 };
 
 /// The value the integer loops write.
@@ -245,5 +246,256 @@ pub fn plain_scrapes(scrape: &Scrape, iters: u64) {
     for _ in 0..iters {
         let page = black_box(scrape).plain();
         drop(black_box(page));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other kinds: counters, typed families, histograms
+//
+// Each group's loops pass the same inputs through `black_box`: the handle, and whichever of the
+// rank, the label value and the value the group's subject takes, the baselines ignoring what they
+// do not use.
+
+/// The value the `Counter::inc_by` loops add.
+pub const INC_BY: f64 = 0.375;
+/// The value the histogram loops observe: a time to first token, in seconds, that falls in the
+/// tenth of the histogram's 23 buckets (so each observe compares it with ten bounds).
+pub const SECONDS: f64 = 0.3;
+
+/// A write loop over the other kinds: `iters` writes to the fixture.
+pub type KindLoop = fn(&Kinds, u64);
+
+/// The loops over the other kinds: by group, each group its subjects and baselines, by benchmark
+/// name.
+pub const KIND_WRITES: [(&str, &[(&str, KindLoop)]); 5] = [
+    (
+        "counter_inc",
+        &[
+            ("cached_child", counter_inc_cached_child),
+            ("per_rank_declared", counter_inc_per_rank_declared),
+            ("with_label_values", counter_inc_with_label_values),
+        ],
+    ),
+    (
+        "counter_inc_by",
+        &[
+            ("cached_child", counter_inc_by_cached_child),
+            ("per_rank_declared", counter_inc_by_per_rank_declared),
+        ],
+    ),
+    (
+        "family_inc",
+        &[
+            ("cached_child_table", family_inc_cached_child_table),
+            ("family_with", family_inc_with),
+            ("with_label_values", family_inc_with_label_values),
+        ],
+    ),
+    (
+        "rank_family_inc",
+        &[
+            ("cached_child_table", rank_family_inc_cached_child_table),
+            ("per_rank_family", rank_family_inc_per_rank),
+            ("with_label_values", rank_family_inc_with_label_values),
+        ],
+    ),
+    (
+        "histogram_observe",
+        &[
+            ("cached_child", histogram_cached_child),
+            ("per_rank_declared", histogram_per_rank_declared),
+            ("plain_histogram", histogram_plain),
+            ("field", histogram_field),
+            ("with_label_values", histogram_with_label_values),
+        ],
+    ),
+];
+
+/// `IntCounter::inc` on the child of [`RANK`], looked up once and kept.
+#[inline(never)]
+pub fn counter_inc_cached_child(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (child, _rank) = (black_box(&k.int_counter_child), black_box(RANK));
+        child.inc();
+    }
+}
+
+/// The subject: `PerRank<IntCounter>::rank(RANK).inc()`, a declared rank.
+#[inline(never)]
+pub fn counter_inc_per_rank_declared(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank) = (black_box(&k.set.requests_total), black_box(RANK));
+        family.rank(rank).inc();
+    }
+}
+
+/// `IntCounterVec::with_label_values(&["3"]).inc()`.
+#[inline(never)]
+pub fn counter_inc_with_label_values(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank) = (
+            black_box(k.set.requests_total.family()),
+            black_box(RANK_LABEL),
+        );
+        family.with_label_values(&[rank]).inc();
+    }
+}
+
+/// `Counter::inc_by` on the child of [`RANK`], looked up once and kept.
+#[inline(never)]
+pub fn counter_inc_by_cached_child(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (child, _rank, value) = (
+            black_box(&k.counter_child),
+            black_box(RANK),
+            black_box(INC_BY),
+        );
+        child.inc_by(value);
+    }
+}
+
+/// The subject: `PerRank<Counter>::rank(RANK).inc_by(..)`, a declared rank.
+#[inline(never)]
+pub fn counter_inc_by_per_rank_declared(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank, value) = (
+            black_box(&k.set.busy_seconds_total),
+            black_box(RANK),
+            black_box(INC_BY),
+        );
+        family.rank(rank).inc_by(value);
+    }
+}
+
+/// `IntCounter::inc` on a kept child, from a table indexed by the value's
+/// [`LabelValue::index`](engine_gauges::LabelValue::index): a hand-written fast path.
+#[inline(never)]
+pub fn family_inc_cached_child_table(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (table, reason) = (black_box(&k.reason_children), black_box(REASON));
+        table[reason.index()].inc();
+    }
+}
+
+/// The subject: `Family<Reason, IntCounter>::with(REASON).inc()`.
+#[inline(never)]
+pub fn family_inc_with(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, reason) = (black_box(&k.set.finished_total), black_box(REASON));
+        family.with(reason).inc();
+    }
+}
+
+/// `IntCounterVec::with_label_values(&["length"]).inc()`.
+#[inline(never)]
+pub fn family_inc_with_label_values(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, reason) = (black_box(&k.reason_family), black_box(REASON_LABEL));
+        family.with_label_values(&[reason]).inc();
+    }
+}
+
+/// `IntCounter::inc` on a kept child, from a table indexed by rank, then by the value's
+/// [`LabelValue::index`](engine_gauges::LabelValue::index): a hand-written fast path.
+#[inline(never)]
+pub fn rank_family_inc_cached_child_table(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (table, rank, reason) = (
+            black_box(&k.rank_reason_children),
+            black_box(RANK),
+            black_box(REASON),
+        );
+        table[rank as usize][reason.index()].inc();
+    }
+}
+
+/// The subject: `PerRank<Family<Reason, IntCounter>>::rank(RANK).with(REASON).inc()`.
+#[inline(never)]
+pub fn rank_family_inc_per_rank(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank, reason) = (
+            black_box(&k.set.rank_finished_total),
+            black_box(RANK),
+            black_box(REASON),
+        );
+        family.rank(rank).with(reason).inc();
+    }
+}
+
+/// `IntCounterVec::with_label_values(&["3", "length"]).inc()`.
+#[inline(never)]
+pub fn rank_family_inc_with_label_values(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank, reason) = (
+            black_box(&k.rank_reason_family),
+            black_box(RANK_LABEL),
+            black_box(REASON_LABEL),
+        );
+        family.with_label_values(&[rank, reason]).inc();
+    }
+}
+
+/// `Histogram::observe` on the child of [`RANK`], looked up once and kept.
+#[inline(never)]
+pub fn histogram_cached_child(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (child, _rank, value) = (
+            black_box(&k.histogram_child),
+            black_box(RANK),
+            black_box(SECONDS),
+        );
+        child.observe(value);
+    }
+}
+
+/// The subject: `PerRank<Histogram>::rank(RANK).observe(..)`, a declared rank.
+#[inline(never)]
+pub fn histogram_per_rank_declared(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank, value) = (
+            black_box(&k.set.rank_time_to_first_token_seconds),
+            black_box(RANK),
+            black_box(SECONDS),
+        );
+        family.rank(rank).observe(value);
+    }
+}
+
+/// `Histogram::observe` on a plain histogram with the same buckets.
+#[inline(never)]
+pub fn histogram_plain(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (histogram, _rank, value) = (
+            black_box(&k.plain_histogram),
+            black_box(RANK),
+            black_box(SECONDS),
+        );
+        histogram.observe(value);
+    }
+}
+
+/// The subject: `observe` on the set's scalar `Histogram` field.
+#[inline(never)]
+pub fn histogram_field(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (histogram, _rank, value) = (
+            black_box(&k.set.time_to_first_token_seconds),
+            black_box(RANK),
+            black_box(SECONDS),
+        );
+        histogram.observe(value);
+    }
+}
+
+/// `HistogramVec::with_label_values(&["3"]).observe(..)`.
+#[inline(never)]
+pub fn histogram_with_label_values(k: &Kinds, iters: u64) {
+    for _ in 0..iters {
+        let (family, rank, value) = (
+            black_box(k.set.rank_time_to_first_token_seconds.family()),
+            black_box(RANK_LABEL),
+            black_box(SECONDS),
+        );
+        family.with_label_values(&[rank]).observe(value);
     }
 }

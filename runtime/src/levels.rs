@@ -47,6 +47,7 @@ impl Node {
             .entry((kind, name.to_owned()))
             .or_insert_with(|| {
                 let node = Node::new(name);
+                node.registry.set_label(format!("{kind} `{name}`"));
                 self.registry.add_child_registry(&node.registry);
                 node
             })

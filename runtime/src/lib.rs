@@ -44,9 +44,16 @@
 // The derive's generated code names this crate `::engine_gauges`, inside it too.
 extern crate self as engine_gauges;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod create;
+mod encode;
 mod engine;
 mod error;
+mod expfmt;
+#[cfg(feature = "http")]
+mod exposition;
+mod foreign;
 mod gauges;
 mod hierarchy;
 #[cfg(feature = "http")]
@@ -57,9 +64,10 @@ pub mod names;
 mod per_rank;
 mod reference;
 mod registry;
+mod render;
+mod scrape;
 #[cfg(feature = "testing")]
 mod testing;
-mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -73,16 +81,19 @@ pub use create::{
 };
 pub use engine::{ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
+#[cfg(feature = "http")]
+pub use exposition::{CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response};
 pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};
 #[cfg(feature = "http")]
-pub use http::MetricsServer;
+pub use http::{MetricsServer, ServerOptions};
 pub use levels::{Component, Endpoint, MetricsRoot, Namespace};
 pub use per_rank::{MAX_RANK_SPAN, PerRank, RankGauge, RankMetric, SetGauge};
 pub use reference::{ComponentGauges, LifecycleGauges};
 pub use registry::{
     BoxError, MetricsRegistry, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
 };
+pub use render::{MAX_RENDER_THREADS, Page, ScrapeOptions};
 #[cfg(feature = "testing")]
 pub use testing::TestHierarchy;
 

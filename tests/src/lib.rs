@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod probe;
 pub mod prom;
 
 use engine_gauges::{MetricsHierarchy, MetricsRegistry};

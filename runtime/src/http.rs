@@ -588,6 +588,10 @@ async fn respond(
             Method::GET | Method::HEAD => {
                 let head = request.method() == Method::HEAD;
                 let (parts, _body) = request.into_parts();
+                // One turn of the connection first: if the client has already closed it, the
+                // connection sees the end of its input and drops this request before it starts
+                // a render.
+                tokio::task::yield_now().await;
                 let response = metrics_response(&registry, &parts.headers, &options.scrape).await;
                 if head {
                     // The headers (`Content-Length` included) of the GET answer, without its body.

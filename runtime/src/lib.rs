@@ -79,7 +79,7 @@ pub use create::{
     COMPONENT_PREFIX, CreateMetric, DEFAULT_BUCKETS, MetricKind, create_metric,
     create_metric_with_prefix,
 };
-pub use engine::{ComponentSnapshot, EngineConfig, EngineMetrics};
+pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
 #[cfg(feature = "http")]
 pub use exposition::{CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response};

@@ -92,11 +92,6 @@ impl Probe {
         self.status_field("VmHWM:")
     }
 
-    /// Its resident memory now, in KiB (`VmRSS`), when the system tells.
-    pub fn rss_kib(&self) -> Option<u64> {
-        self.status_field("VmRSS:")
-    }
-
     /// How many threads it has now, when the system tells.
     pub fn threads(&self) -> Option<u64> {
         self.status_field("Threads:")

@@ -615,7 +615,10 @@ pub fn http_get(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the answer took too long"));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the answer took too long",
+            ));
         }
         stream.set_read_timeout(Some(left))?;
         match stream.read(&mut chunk)? {

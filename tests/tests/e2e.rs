@@ -261,7 +261,20 @@ fn prometheus_scrapes_two_workers_and_aggregates_them() {
             s.len() == 2 && s.iter().all(|x| x.value >= 1.0)
         })
         .unwrap_or_else(|e| fail(e));
-    assert!(bridged.iter().all(|s| !s.labels.contains_key("worker_id")));
+    // The bridged registry's counter carries the worker's labels like the engine's own metrics.
+    for sample in &bridged {
+        let worker_id = if sample.label("instance") == a.addr.to_string() {
+            "a"
+        } else {
+            "b"
+        };
+        assert_eq!(sample.label("worker_id"), worker_id, "{sample:?}");
+        assert_eq!(sample.label("dynamo_namespace"), "dynamo", "{sample:?}");
+        assert_eq!(sample.label("dynamo_component"), "backend", "{sample:?}");
+        assert_eq!(sample.label("dynamo_endpoint"), "generate", "{sample:?}");
+        assert_eq!(sample.label("model"), "Qwen/Qwen3-0.6B", "{sample:?}");
+        assert!(!sample.label("model_name").is_empty(), "{sample:?}");
+    }
 
     let hit_rate = prometheus
         .wait_for(

@@ -37,7 +37,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut options = ServerOptions::new();
     while let Some(flag) = args.next() {
         let mut value = || -> Result<u64, Box<dyn std::error::Error>> {
-            Ok(args.next().ok_or(format!("{flag} needs a value"))?.parse()?)
+            Ok(args
+                .next()
+                .ok_or(format!("{flag} needs a value"))?
+                .parse()?)
         };
         match flag.as_str() {
             "--series" => series = usize::try_from(value()?)?,
@@ -45,10 +48,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--slow-update-ms" => slow_update = Some(Duration::from_millis(value()?)),
             "--hang-update" => hang = true,
             "--timeout-ms" => {
-                options = options
-                    .with_scrape(ScrapeOptions::new().with_timeout(Duration::from_millis(value()?)));
+                options = options.with_scrape(
+                    ScrapeOptions::new().with_timeout(Duration::from_millis(value()?)),
+                );
             }
-            "--max-connections" => options = options.with_max_connections(usize::try_from(value()?)?),
+            "--max-connections" => {
+                options = options.with_max_connections(usize::try_from(value()?)?)
+            }
             "--header-read-timeout-ms" => {
                 options = options.with_header_read_timeout(Duration::from_millis(value()?));
             }
@@ -60,7 +66,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let root = MetricsRoot::with_connection_id(0x42);
-    let endpoint = root.namespace("probe")?.component("backend")?.endpoint("generate")?;
+    let endpoint = root
+        .namespace("probe")?
+        .component("backend")?
+        .endpoint("generate")?;
     let gauge: GaugeVec = create_metric(
         &endpoint,
         "padding",
@@ -71,7 +80,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let text = "x".repeat(label_bytes);
     for i in 0..series {
-        gauge.with_label_values(&[&i.to_string(), &text]).set(i as f64);
+        gauge
+            .with_label_values(&[&i.to_string(), &text])
+            .set(i as f64);
     }
     let runs: IntCounter = create_metric(
         &endpoint,
@@ -98,11 +109,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
 
-    let server = MetricsServer::start_with(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        registry,
-        options,
-    )?;
+    let server =
+        MetricsServer::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), registry, options)?;
     eprintln!("serving {}", server.url());
     // Until the test closes our standard input.
     let mut sink = Vec::new();

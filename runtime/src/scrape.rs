@@ -149,6 +149,10 @@ fn run_part<T, R>(
         tracing::warn!(part = %what, "skipped a part that is itself scraping this page");
         return Ok(None);
     }
+    // Nobody waits for a render past its deadline: it stops running parts.
+    if Instant::now() >= cx.deadline {
+        return Err(Late);
+    }
     cx.render.set_running(what.to_owned());
     match part.acquire(cx.deadline, cx.stuck_after) {
         Acquired::Run(_guard) => {

@@ -902,10 +902,14 @@ fn a_client_that_never_finishes_its_header_is_closed() {
         .expect("timeout");
     let started = Instant::now();
     let mut answer = Vec::new();
-    // The server closes the connection (perhaps after a 408): the read ends, it does not time out.
+    // The server closes the connection: the read ends (at end of input, or reset), well before
+    // the client's own 5 s timeout.
     let read = stream.read_to_end(&mut answer);
     assert!(
-        read.is_ok() || started.elapsed() < Duration::from_secs(2),
+        read.is_ok()
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
         "{read:?}"
     );
     assert!(

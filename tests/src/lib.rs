@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod bad_text;
 pub mod probe;
 pub mod prom;
 

@@ -10,6 +10,7 @@ use engine_gauges::prometheus::{self, Gauge, IntCounter, IntCounterVec, Opts};
 use engine_gauges::{
     BridgeLabels, EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
 };
+use engine_gauges_tests::bad_text::{Outcome, bad_texts};
 use engine_gauges_tests::{BareLevel, prom};
 
 /// A registry with one native gauge, `dynamo_component_alive 1`.
@@ -40,87 +41,6 @@ fn check_with_promtool(page: &str) {
         prom::promtool_check_metrics(&promtool, page)
             .unwrap_or_else(|findings| panic!("{findings}"));
     }
-}
-
-/// What becomes of one callback's text.
-enum Outcome {
-    /// Re-rendered as this text (the families it holds, as the page prints them).
-    Repaired(&'static str),
-    /// Dropped whole and counted as a `text_callback` failure.
-    Dropped,
-}
-
-/// The table (what took a Prometheus target down) and the five texts that passed
-/// Prometheus but failed `promtool check metrics`.
-fn bad_texts() -> Vec<(&'static str, &'static str, Outcome)> {
-    use Outcome::{Dropped, Repaired};
-    vec![
-        (
-            "lines ending in \\r\\n",
-            "# HELP ext_crlf_total Lines with CR.\r\n# TYPE ext_crlf_total counter\r\next_crlf_total 3\r\n",
-            Repaired(
-                "# HELP ext_crlf_total Lines with CR.\n# TYPE ext_crlf_total counter\next_crlf_total 3\n",
-            ),
-        ),
-        (
-            "a label name twice",
-            "ext_dup{a=\"1\",a=\"2\"} 1\n",
-            Dropped,
-        ),
-        (
-            "a __name__ label",
-            "ext_named{__name__=\"other\"} 1\n",
-            Dropped,
-        ),
-        ("1e999, out of Go's range", "ext_huge 1e999\n", Dropped),
-        ("+nan", "ext_plus_nan +nan\n", Dropped),
-        ("-NaN", "ext_minus_nan -NaN\n", Dropped),
-        (
-            "a timestamp with +",
-            "ext_ts_plus 1 +1700000000000\n",
-            Dropped,
-        ),
-        ("a negative timestamp", "ext_ts_minus 1 -5\n", Dropped),
-        (
-            "leading spaces",
-            "  # HELP ext_lead_total Leading blanks.\n  # TYPE ext_lead_total counter\n  ext_lead_total 2\n",
-            Repaired(
-                "# HELP ext_lead_total Leading blanks.\n# TYPE ext_lead_total counter\next_lead_total 2\n",
-            ),
-        ),
-        (
-            "\\t in a label value",
-            "# HELP ext_tabbed Tab escapes.\n# TYPE ext_tabbed gauge\next_tabbed{a=\"x\\ty\"} 1\n",
-            Repaired(
-                "# HELP ext_tabbed Tab escapes.\n# TYPE ext_tabbed gauge\next_tabbed{a=\"x\\\\ty\"} 1\n",
-            ),
-        ),
-        (
-            "\\t in help",
-            "# HELP ext_tab_help A\\tB.\n# TYPE ext_tab_help gauge\next_tab_help 1\n",
-            Repaired("# HELP ext_tab_help A\\\\tB.\n# TYPE ext_tab_help gauge\next_tab_help 1\n"),
-        ),
-        (
-            "a TYPE line after its samples",
-            "ext_late_total 1\n# TYPE ext_late_total counter\n",
-            Dropped,
-        ),
-        (
-            "two TYPE lines",
-            "# HELP ext_twice Two TYPEs.\n# TYPE ext_twice gauge\n# TYPE ext_twice gauge\next_twice 1\n",
-            Repaired("# HELP ext_twice Two TYPEs.\n# TYPE ext_twice gauge\next_twice 1\n"),
-        ),
-        (
-            "two TYPE lines that disagree",
-            "# TYPE ext_clash gauge\n# TYPE ext_clash counter\next_clash 1\n",
-            Dropped,
-        ),
-        (
-            "a trailing space after the value",
-            "# HELP ext_trail Trailing blank.\n# TYPE ext_trail gauge\next_trail 4 \n",
-            Repaired("# HELP ext_trail Trailing blank.\n# TYPE ext_trail gauge\next_trail 4\n"),
-        ),
-    ]
 }
 
 #[test]
@@ -374,4 +294,54 @@ fn injected_labels_are_checked_when_the_bridge_is_added() {
     }
     // Nothing was bridged by the refused calls.
     assert_eq!(registry.prometheus_expfmt_combined().expect("scrape"), "");
+}
+
+/// End to end: a real Prometheus scrapes a page with every bad text above bridged into it,
+/// through a proxy that sees its answers gzip-compressed. The target stays up, and every other
+/// series (native, repaired, bridged) is there.
+#[test]
+fn prometheus_keeps_the_target_up_whatever_the_callbacks_print() {
+    let registry = level();
+    let mut repaired = 0;
+    for (_, text, outcome) in bad_texts() {
+        registry.add_expfmt_callback(Arc::new(move || Ok(text.to_owned())));
+        if matches!(outcome, Outcome::Repaired(_)) {
+            repaired += 1;
+        }
+    }
+    let server = engine_gauges::MetricsServer::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        registry,
+    )
+    .expect("server");
+    let spy = prom::GzipSpy::start(server.local_addr()).expect("proxy");
+    let Some(prometheus) =
+        prom::PrometheusServer::start(&[prom::ScrapeJob::new("bad-text", [spy.addr()])])
+    else {
+        return;
+    };
+    let fail = |error: String| -> ! { panic!("{error}\nprometheus log:\n{}", prometheus.log()) };
+    prometheus
+        .wait_for_up("bad-text", std::time::Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(e));
+    let alive = prometheus
+        .query_vector("dynamo_component_alive")
+        .unwrap_or_else(|e| fail(e));
+    assert_eq!(alive.len(), 1, "{alive:?}");
+    let bridged = prometheus
+        .query_vector("{__name__=~\"ext_.*\"}")
+        .unwrap_or_else(|e| fail(e));
+    let mut names: Vec<_> = bridged
+        .iter()
+        .map(|s| s.label("__name__").to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), repaired, "repaired families: {names:?}");
+    // Up once more after a few scrapes: no scrape failed in between.
+    let up = prometheus
+        .query_vector("min_over_time(up{job=\"bad-text\"}[5s])")
+        .unwrap_or_else(|e| fail(e));
+    assert!(up.iter().all(|s| s.value == 1.0), "{up:?}");
+    assert!(spy.saw_gzip(), "Prometheus got no gzip answer");
 }

@@ -467,6 +467,11 @@ async fn serve(
             Event::Stop => break,
             Event::Accepted(Ok((stream, peer))) => {
                 backoff = ACCEPT_BACKOFF;
+                if connections.len() >= options.max_connections {
+                    // Let the open connections read what they were sent first: one with a
+                    // request waiting is busy, not idle, and must not be the one closed.
+                    tokio::task::yield_now().await;
+                }
                 if connections.len() >= options.max_connections && !connections.evict_oldest_idle()
                 {
                     tracing::warn!(%peer, max = options.max_connections, "metrics connection cap reached with no idle connection; closed the new one");
@@ -502,9 +507,11 @@ async fn serve(
                 });
             }
             Event::Accepted(Err(error)) if out_of_resources(&error) => {
-                let evicted = connections.evict_oldest_idle();
-                tracing::warn!(%error, ?backoff, evicted, "could not accept a metrics connection for want of resources; backing off");
+                tracing::warn!(%error, ?backoff, "could not accept a metrics connection for want of resources; backing off");
+                // The pause first: it lets the open connections read their requests, so that
+                // the one closed to make room is really idle.
                 tokio::time::sleep(backoff).await;
+                connections.evict_oldest_idle();
                 backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
             }
             Event::Accepted(Err(error)) => {

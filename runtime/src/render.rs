@@ -13,7 +13,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,6 @@ use crate::scrape::{Context, Late, panic_message, render_page};
 /// The most render threads alive at once, across all registries. Only renders stuck in hung
 /// callbacks can come near it: each stuck part holds at most one.
 pub const MAX_RENDER_THREADS: usize = 32;
-
-static RENDER_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// How a scrape is run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,50 +199,119 @@ pub(crate) fn start_or_join(
 }
 
 fn spawn(registry: MetricsRegistry, render: Arc<Render>, held: Option<usize>) -> Result<(), Error> {
-    let alive = RENDER_THREADS.fetch_add(1, Ordering::AcqRel);
-    if alive >= MAX_RENDER_THREADS {
-        RENDER_THREADS.fetch_sub(1, Ordering::AcqRel);
-        return Err(Error::ScrapeFailed {
-            reason: format!(
-                "{alive} renders are still running, most likely stuck in callbacks that do not return; \
-                 fix those callbacks (their scrapes logged which part they were running)"
-            ),
-        });
+    POOL.submit(Box::new(move || {
+        RENDERING.with(|r| r.set(Some(render.registry_id)));
+        let cx = Context {
+            render: &render,
+            deadline: render.deadline,
+            stuck_after: render.timeout,
+            held,
+        };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| render_page(&registry, &cx))) {
+            Ok(Ok(text)) => Ok(Page::new(text)),
+            Ok(Err(Late)) => Err(format!(
+                "the render passed its {:?} timeout",
+                render.timeout
+            )),
+            Err(payload) => Err(format!("the scrape {}", panic_message(payload.as_ref()))),
+        };
+        RENDERING.with(|r| r.set(None));
+        render.finish(outcome);
+    }))
+}
+
+/// How long an idle render thread waits for another render before it ends.
+const IDLE_THREAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The render threads: started on demand, reused while they are idle (a new thread for every
+/// render would cost more than the render of a small page), ended after
+/// [`IDLE_THREAD_TIMEOUT`] without work, and never more than [`MAX_RENDER_THREADS`].
+static POOL: Pool = Pool {
+    state: Mutex::new(PoolState {
+        jobs: std::collections::VecDeque::new(),
+        alive: 0,
+        idle: 0,
+    }),
+    work: Condvar::new(),
+};
+
+struct Pool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+}
+
+struct PoolState {
+    jobs: std::collections::VecDeque<Job>,
+    alive: usize,
+    idle: usize,
+}
+
+impl Pool {
+    fn submit(&'static self, job: Job) -> Result<(), Error> {
+        let mut state = lock(&self.state);
+        if state.idle > state.jobs.len() {
+            state.jobs.push_back(job);
+            drop(state);
+            self.work.notify_one();
+            return Ok(());
+        }
+        if state.alive >= MAX_RENDER_THREADS {
+            return Err(Error::ScrapeFailed {
+                reason: format!(
+                    "{} renders are still running, most likely stuck in callbacks that do not return; \
+                     fix those callbacks (the scrapes that gave up on them logged which part they were running)",
+                    state.alive
+                ),
+            });
+        }
+        state.alive += 1;
+        drop(state);
+        let spawned = std::thread::Builder::new()
+            .name("engine-gauges-render".to_owned())
+            .spawn(move || self.work_loop(job));
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                lock(&self.state).alive -= 1;
+                Err(Error::ScrapeFailed {
+                    reason: format!("could not start a render thread: {error}"),
+                })
+            }
+        }
     }
-    let spawned = std::thread::Builder::new()
-        .name("engine-gauges-render".to_owned())
-        .spawn(move || {
-            struct Alive;
-            impl Drop for Alive {
-                fn drop(&mut self) {
-                    RENDER_THREADS.fetch_sub(1, Ordering::AcqRel);
+
+    fn work_loop(&'static self, first: Job) {
+        let mut job = first;
+        loop {
+            // A job catches its own panics; this keeps the count right whatever happens.
+            let _ = catch_unwind(AssertUnwindSafe(job));
+            let mut state = lock(&self.state);
+            state.idle += 1;
+            let deadline = Instant::now() + IDLE_THREAD_TIMEOUT;
+            let next = loop {
+                if let Some(next) = state.jobs.pop_front() {
+                    break Some(next);
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break None;
+                }
+                state = self
+                    .work
+                    .wait_timeout(state, deadline - now)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+            };
+            state.idle -= 1;
+            match next {
+                Some(next) => job = next,
+                None => {
+                    state.alive -= 1;
+                    return;
                 }
             }
-            let _alive = Alive;
-            RENDERING.with(|r| r.set(Some(render.registry_id)));
-            let cx = Context {
-                render: &render,
-                deadline: render.deadline,
-                stuck_after: render.timeout,
-                held,
-            };
-            let outcome = match catch_unwind(AssertUnwindSafe(|| render_page(&registry, &cx))) {
-                Ok(Ok(text)) => Ok(Page::new(text)),
-                Ok(Err(Late)) => Err(format!(
-                    "the render passed its {:?} timeout",
-                    render.timeout
-                )),
-                Err(payload) => Err(format!("the scrape {}", panic_message(payload.as_ref()))),
-            };
-            render.finish(outcome);
-        });
-    match spawned {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            RENDER_THREADS.fetch_sub(1, Ordering::AcqRel);
-            Err(Error::ScrapeFailed {
-                reason: format!("could not start a render thread: {error}"),
-            })
         }
     }
 }

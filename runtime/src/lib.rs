@@ -6,7 +6,11 @@
 //! the hierarchy ([`MetricsRoot`] and its levels), creates metrics with those labels injected
 //! ([`create_metric`]), renders a level and everything below it as one page
 //! ([`MetricsRegistry::prometheus_expfmt_combined`]), and hands engines an [`EngineMetrics`]
-//! handle carrying their auto-labels.
+//! handle carrying their auto-labels. Foreign `prometheus` collectors and registries, and
+//! exposition text, can be bridged into the page ([`EngineMetrics::add_foreign_registry`]) and
+//! cannot break it. With the `http` feature the page is served ([`MetricsServer`]) or mounted in
+//! a server you run (`metrics_response`; `axum::metrics_route` with the `axum` feature), with
+//! bounded scrapes, connections and memory.
 //!
 //! ```
 //! use engine_gauges::{EngineConfig, EngineMetrics, MetricsRoot, create_metric};

@@ -297,8 +297,9 @@ impl MetricsRegistry {
     /// A failure in one part never costs the page: a part that errors or panics, and a family
     /// that conflicts with an earlier one, are skipped, logged through `tracing`, and counted in
     /// [`SCRAPE_FAILURES`] by `kind`: `family_conflict`, `update_callback`, `text_callback`,
-    /// `collector`, or `timeout` (a part still running from an earlier scrape for longer than the
-    /// timeout). The counter appears on this registry's page from its first failure on.
+    /// `collector`, or `timeout` (a part skipped because it could not run: still running from an
+    /// earlier scrape for longer than the timeout, or it is the very callback that asked for this
+    /// scrape). The counter appears on this registry's page from its first failure on.
     ///
     /// The render runs on a thread of its own, and concurrent scrapes of the same registry share
     /// it. This is [`scrape`](Self::scrape) with the default [`ScrapeOptions`] (a 10 s timeout),

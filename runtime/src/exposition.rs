@@ -56,7 +56,10 @@ pub async fn metrics_response(
     let page = match tokio::time::timeout_at(until.into(), render.wait()).await {
         Ok(Ok(page)) => page,
         Ok(Err(error)) => return error_response(&error),
-        Err(_elapsed) => return error_response(&render.timeout_error()),
+        Err(_elapsed) => match render.outcome_at_deadline() {
+            Ok(page) => page,
+            Err(error) => return error_response(&error),
+        },
     };
     if accepts_gzip(request_headers) {
         let shared = Arc::clone(page.inner());

@@ -382,16 +382,14 @@ impl Render {
         self.deadline
     }
 
-    /// The error of a scrape that stopped waiting for this render.
+    /// The outcome for a scrape that stopped waiting at its deadline: the page if it was ready
+    /// just then, else the timeout naming the part still running.
     #[cfg(feature = "http")]
-    pub(crate) fn timeout_error(&self) -> Error {
+    pub(crate) fn outcome_at_deadline(&self) -> Result<Page, Error> {
         let state = lock(&self.state);
         match &state.outcome {
-            Some(outcome) => match self.answer(outcome) {
-                Ok(_) => self.timed_out("nothing (the page was ready just then)"),
-                Err(error) => error,
-            },
-            None => self.timed_out(&state.running),
+            Some(outcome) => self.answer(outcome),
+            None => Err(self.timed_out(&state.running)),
         }
     }
 }

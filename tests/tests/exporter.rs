@@ -266,3 +266,40 @@ fn idle_sockets_case(limit: u32, sockets: usize, args: &[&str], scrapes: usize) 
     );
     drop(held);
 }
+
+/// However many callbacks hang, the render threads stay bounded: each stuck callback holds one,
+/// and past `MAX_RENDER_THREADS` a scrape is refused (`500`, saying why) instead of starting more.
+#[test]
+fn render_threads_stay_bounded_however_many_callbacks_hang() {
+    let limit = engine_gauges::MAX_RENDER_THREADS;
+    let hung = (limit + 8).to_string();
+    let probe = start(&["--hang-updates", &hung, "--timeout-ms", "100"]);
+    let mut statuses = Vec::new();
+    let mut refusal = None;
+    // Each scrape meets one more hung callback (the earlier ones are skipped as stuck), so the
+    // limit is reached after about `limit` scrapes.
+    for _ in 0..limit + 8 {
+        let (_, response) = scrape(probe.addr(), Duration::from_secs(5));
+        let response = response.expect("answered");
+        if response.status == 500 && refusal.is_none() {
+            refusal = Some(response.text());
+        }
+        statuses.push(response.status);
+    }
+    let threads = probe.threads().unwrap_or(0);
+    eprintln!(
+        "hung callbacks: {hung} hung update callbacks, {} scrapes: statuses {statuses:?}; {threads} threads",
+        statuses.len()
+    );
+    let refusal = refusal.unwrap_or_else(|| panic!("never refused: {statuses:?}"));
+    assert!(
+        refusal.contains(&format!("{limit} renders are still running")),
+        "{refusal}"
+    );
+    // The render threads, the server's thread, the main thread and a few of tokio's.
+    assert!(threads as usize <= limit + 6, "{threads} threads");
+    assert!(
+        statuses.iter().all(|&s| s == 503 || s == 500),
+        "{statuses:?}"
+    );
+}

@@ -947,3 +947,44 @@ fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// A part never runs twice at once: scrapes of two levels that share a callback (the child's,
+/// which the parent's page includes) run it one after the other.
+#[test]
+fn a_callback_never_runs_twice_at_once() {
+    let parent = MetricsRegistry::new();
+    let child = MetricsRegistry::new();
+    parent.add_child_registry(&child);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    {
+        let (inside, most) = (Arc::clone(&inside), Arc::clone(&most));
+        child.add_update_callback(Arc::new(move || {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(200));
+            inside.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        }));
+    }
+    let start = Arc::new(Barrier::new(2));
+    let scrapers: Vec<_> = [parent, child]
+        .into_iter()
+        .map(|registry| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                registry.prometheus_expfmt_combined()
+            })
+        })
+        .collect();
+    for scraper in scrapers {
+        let page = scraper.join().expect("scraper");
+        assert!(page.is_ok(), "{page:?}");
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "the callback ran twice at once"
+    );
+}

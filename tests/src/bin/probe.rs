@@ -6,7 +6,8 @@
 //!
 //! Flags (all optional): `--series N` and `--label-bytes B` (the page's size: N gauge series,
 //! each with a label value of B bytes), `--slow-update-ms MS` (an update callback that sleeps),
-//! `--hang-update` (an update callback that never returns), `--timeout-ms`, `--max-connections`,
+//! `--hang-update` (an update callback that never returns), `--hang-updates N` (N more such
+//! callbacks), `--timeout-ms`, `--max-connections`,
 //! `--header-read-timeout-ms`, `--write-timeout-ms` (the server's options).
 
 use std::io::Read;
@@ -34,6 +35,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut label_bytes = 8usize;
     let mut slow_update = None;
     let mut hang = false;
+    let mut more_hung = 0u64;
     let mut options = ServerOptions::new();
     while let Some(flag) = args.next() {
         let mut value = || -> Result<u64, Box<dyn std::error::Error>> {
@@ -47,6 +49,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--label-bytes" => label_bytes = usize::try_from(value()?)?,
             "--slow-update-ms" => slow_update = Some(Duration::from_millis(value()?)),
             "--hang-update" => hang = true,
+            "--hang-updates" => more_hung = value()?,
             "--timeout-ms" => {
                 options = options.with_scrape(
                     ScrapeOptions::new().with_timeout(Duration::from_millis(value()?)),
@@ -106,6 +109,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             Ok(())
+        }));
+    }
+
+    for _ in 0..more_hung {
+        registry.add_update_callback(Arc::new(|| {
+            loop {
+                std::thread::park();
+            }
         }));
     }
 

@@ -7,16 +7,16 @@
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use engine_gauges::EngineGauges;
 use engine_gauges::lifecycle::{ShutdownReason, ShutdownStage};
-use engine_gauges::prometheus::{self, Encoder, IntCounter, TextEncoder};
+use engine_gauges::prometheus::{self, IntCounter};
 use engine_gauges::{
-    ComponentGauges, EngineConfig, EngineMetrics, LifecycleGauges, MetricsRoot, MetricsServer,
+    BridgeLabels, ComponentGauges, EngineConfig, EngineMetrics, LifecycleGauges, MetricsRoot,
+    MetricsServer,
 };
 use engine_gauges_examples::{RequestMetrics, SimulatedEngine};
 
@@ -113,18 +113,15 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let gauges = ComponentGauges::new(&metrics, &ranks)?;
     let requests = RequestMetrics::register(&metrics, &ranks)?;
 
-    // A library with a registry of its own, bridged into the page as text.
+    // A library with a registry of its own, bridged into the page with the worker's labels
+    // (hierarchy, `worker_id`, `model`, `model_name`), as the engine's own metrics have them.
     let foreign = prometheus::Registry::new();
     let steps = IntCounter::new(
         "mocker_engine_steps_total",
         "Scheduler steps run by the simulated engine.",
     )?;
     foreign.register(Box::new(steps.clone()))?;
-    metrics.add_expfmt_callback(Arc::new(move || {
-        let mut text = Vec::new();
-        TextEncoder::new().encode(&foreign.gather(), &mut text)?;
-        Ok(String::from_utf8(text)?)
-    }));
+    metrics.add_foreign_registry(foreign, BridgeLabels::Engine)?;
 
     let mut step = || {
         for snapshot in engine.step(&ranks) {

@@ -4,8 +4,25 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use prometheus::core::Collector;
+
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
-use crate::{MetricsRegistry, PrometheusExpositionFormatCallback, labels};
+use crate::names::sanitize_label_name;
+use crate::{Error, MetricsRegistry, PrometheusExpositionFormatCallback, labels};
+
+/// Which labels a bridged collector's or registry's families get.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BridgeLabels {
+    /// None: the families as the foreign code made them.
+    #[default]
+    AsIs,
+    /// The level's hierarchy labels (`dynamo_namespace`, `dynamo_component`, `dynamo_endpoint`,
+    /// `worker_id`, with the values [`create_metric`](crate::create_metric) gives them) and the
+    /// engine's auto-labels (`model`, `model_name`), as the engine's own metrics carry them. A
+    /// foreign family that already has one of these labels is dropped and counted (`collector`).
+    Engine,
+}
 
 /// What an engine reports about itself at registration. Build it with `..Default::default()`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -142,10 +159,77 @@ impl EngineMetrics {
         self.hierarchy.get_metrics_registry()
     }
 
-    /// Bridges a foreign registry into this level's combined scrape: `callback`'s text is appended
-    /// verbatim. Auto-labels are not injected: the callback owns its labels and its families.
+    /// Bridges a foreign registry's exposition text into this level's combined scrape (see
+    /// [`PrometheusExpositionFormatCallback`]). Auto-labels are not injected: the callback owns
+    /// its labels and its families. Prefer [`add_foreign_registry`](Self::add_foreign_registry)
+    /// for a `prometheus::Registry`.
     pub fn add_expfmt_callback(&self, callback: PrometheusExpositionFormatCallback) {
         self.registry().add_expfmt_callback(callback);
+    }
+
+    /// Bridges a `prometheus` collector into this level's combined scrape, with `labels`
+    /// ([`BridgeLabels::Engine`] gives its series the same labels as the engine's own metrics).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHierarchyValue`] when a level's name cannot become a label value (only
+    /// with [`BridgeLabels::Engine`]); nothing is bridged then.
+    pub fn add_collector(
+        &self,
+        collector: Box<dyn Collector>,
+        labels: BridgeLabels,
+    ) -> Result<(), Error> {
+        let injected = self.bridge_labels(labels)?;
+        let pairs: Vec<(&str, &str)> = injected
+            .iter()
+            .map(|(l, v)| (l.as_str(), v.as_str()))
+            .collect();
+        self.registry().add_collector_with_labels(collector, &pairs)
+    }
+
+    /// Bridges a whole foreign `prometheus::Registry` (through its `gather()`) into this level's
+    /// combined scrape, with `labels`, as [`add_collector`](Self::add_collector) does a
+    /// collector.
+    ///
+    /// # Errors
+    /// As [`add_collector`](Self::add_collector).
+    pub fn add_foreign_registry(
+        &self,
+        registry: prometheus::Registry,
+        labels: BridgeLabels,
+    ) -> Result<(), Error> {
+        let injected = self.bridge_labels(labels)?;
+        let pairs: Vec<(&str, &str)> = injected
+            .iter()
+            .map(|(l, v)| (l.as_str(), v.as_str()))
+            .collect();
+        self.registry()
+            .add_foreign_registry_with_labels(registry, &pairs)
+    }
+
+    /// The labels a bridge injects, with hierarchy values sanitized as `create_metric` does.
+    fn bridge_labels(&self, labels: BridgeLabels) -> Result<Vec<(String, String)>, Error> {
+        if labels == BridgeLabels::AsIs {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (label, value) in injected_labels(&*self.hierarchy) {
+            let value = if label == labels::WORKER_ID {
+                value
+            } else {
+                sanitize_label_name(&value).map_err(|reason| Error::InvalidHierarchyValue {
+                    metric: "a bridged collector".to_owned(),
+                    label,
+                    value,
+                    reason,
+                })?
+            };
+            out.push((label.to_owned(), value));
+        }
+        for (label, value) in self.engine_const_labels() {
+            out.push((label.to_owned(), value.to_owned()));
+        }
+        out.sort();
+        Ok(out)
     }
 }
 

@@ -249,7 +249,8 @@ pub enum Error {
         given: usize,
     },
 
-    /// Encoding the exposition page failed.
+    /// Encoding the exposition page failed. The crate's own encoder cannot fail, so scrapes no
+    /// longer return this; it is kept for code that matches on it.
     #[error("encoding the exposition page failed: {0}")]
     Encode(#[source] prometheus::Error),
 
@@ -280,4 +281,23 @@ pub enum Error {
         "a registry's scrape was started again from inside one of its own callbacks; a callback must not scrape the page it is part of"
     )]
     ReentrantScrape,
+
+    /// A scrape whose page was not ready within its timeout.
+    #[error(
+        "the scrape did not finish within {timeout:?}: {running} is still running; make that part return sooner (a callback should not block), or raise the scrape timeout"
+    )]
+    ScrapeTimeout {
+        /// The timeout the render was started with.
+        timeout: std::time::Duration,
+        /// The part of the scrape that was running when the scrape gave up (for example
+        /// ``update callback #1 of endpoint `generate` ``).
+        running: String,
+    },
+
+    /// A scrape that could not be rendered at all.
+    #[error("the scrape failed: {reason}")]
+    ScrapeFailed {
+        /// Why.
+        reason: String,
+    },
 }

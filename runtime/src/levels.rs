@@ -47,6 +47,7 @@ impl Node {
             .entry((kind, name.to_owned()))
             .or_insert_with(|| {
                 let node = Node::new(name);
+                node.registry.set_label(format!("{kind} `{name}`"));
                 self.registry.add_child_registry(&node.registry);
                 node
             })
@@ -66,8 +67,10 @@ pub struct MetricsRoot {
 impl MetricsRoot {
     /// A root without a connection id: metrics get no `worker_id` label.
     pub fn new() -> Self {
+        let node = Node::new("");
+        node.registry.set_label("the root".to_owned());
         Self {
-            node: Node::new(""),
+            node,
             connection_id: None,
         }
     }

@@ -6,7 +6,11 @@
 //! the hierarchy ([`MetricsRoot`] and its levels), creates metrics with those labels injected
 //! ([`create_metric`]), renders a level and everything below it as one page
 //! ([`MetricsRegistry::prometheus_expfmt_combined`]), and hands engines an [`EngineMetrics`]
-//! handle carrying their auto-labels.
+//! handle carrying their auto-labels. Foreign `prometheus` collectors and registries, and
+//! exposition text, can be bridged into the page ([`EngineMetrics::add_foreign_registry`]) and
+//! cannot break it. With the `http` feature the page is served ([`MetricsServer`]) or mounted in
+//! a server you run (`metrics_response`; `axum::metrics_route` with the `axum` feature), with
+//! bounded scrapes, connections and memory.
 //!
 //! ```
 //! use engine_gauges::{EngineConfig, EngineMetrics, MetricsRoot, create_metric};
@@ -44,11 +48,18 @@
 // The derive's generated code names this crate `::engine_gauges`, inside it too.
 extern crate self as engine_gauges;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod buckets;
 mod create;
+mod encode;
 mod engine;
 mod error;
+mod expfmt;
+#[cfg(feature = "http")]
+mod exposition;
 mod family;
+mod foreign;
 mod gauges;
 mod hierarchy;
 #[cfg(feature = "http")]
@@ -60,9 +71,10 @@ pub mod names;
 mod per_rank;
 mod reference;
 mod registry;
+mod render;
+mod scrape;
 #[cfg(feature = "testing")]
 mod testing;
-mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -74,13 +86,15 @@ pub use create::{
     COMPONENT_PREFIX, CreateMetric, DEFAULT_BUCKETS, MetricKind, create_metric,
     create_metric_with_prefix,
 };
-pub use engine::{ComponentSnapshot, EngineConfig, EngineMetrics};
+pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
+#[cfg(feature = "http")]
+pub use exposition::{CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response};
 pub use family::{Family, LabelSet, LabelValue};
 pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};
 #[cfg(feature = "http")]
-pub use http::MetricsServer;
+pub use http::{MetricsServer, ServerOptions};
 pub use levels::{Component, Endpoint, MetricsRoot, Namespace};
 pub use metric::{HistogramTimer, Metric, Series};
 pub use per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES, PerRank, RankFamily, RankMetric, SetGauge};
@@ -93,6 +107,7 @@ pub mod lifecycle {
 pub use registry::{
     BoxError, MetricsRegistry, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
 };
+pub use render::{MAX_RENDER_THREADS, Page, ScrapeOptions};
 #[cfg(feature = "testing")]
 pub use testing::TestHierarchy;
 

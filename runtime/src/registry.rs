@@ -1,28 +1,32 @@
-//! [`MetricsRegistry`]: one level's metrics, links to its children, callbacks, and the combined
-//! scrape of a level and its descendants.
+//! [`MetricsRegistry`]: one level's metrics, links to its children, and the parts a scrape runs
+//! (callbacks and bridges). The scrape itself is in [`crate::scrape`], the shared, time-bounded
+//! render in [`crate::render`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use prometheus::core::Collector;
-use prometheus::proto::MetricFamily;
-use prometheus::{IntCounter, IntCounterVec, Opts, TextEncoder};
 
 use crate::Error;
-use crate::text::TakenNames;
+use crate::foreign::{Bridge, Source};
+use crate::names::is_valid_label_name;
+use crate::render::{Page, Render, ScrapeOptions};
+use crate::scrape::Failures;
 
 /// The error type callbacks return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A callback whose text is appended verbatim to the combined scrape, for bridging a foreign
-/// registry (one that renders its own exposition text) into the page.
+/// A callback whose exposition text is bridged into the combined scrape, for a foreign registry
+/// that renders its own text.
 ///
-/// The text must be valid exposition format and must not repeat a family that the registries
-/// (or an earlier callback) already render: the callback owns the families it prints. Text that
-/// breaks either rule is dropped, logged and counted, so that it cannot cost the whole page.
+/// The text is parsed strictly (the rules Prometheus's own parser applies) and re-rendered with
+/// the rest of the page, so that whatever a callback prints, the page stays valid. Text that
+/// cannot be read, or that repeats a family the page already has, is dropped whole, logged and
+/// counted. Prefer [`MetricsRegistry::add_collector`] or
+/// [`MetricsRegistry::add_foreign_registry`] when the foreign metrics are `prometheus`
+/// collectors: no text round trip, and labels can be injected.
 pub type PrometheusExpositionFormatCallback =
     Arc<dyn Fn() -> Result<String, BoxError> + Send + Sync>;
 
@@ -32,31 +36,103 @@ pub type UpdateCallback = Arc<dyn Fn() -> Result<(), BoxError> + Send + Sync>;
 /// The name of the counter of failures met by a registry's combined scrapes.
 pub const SCRAPE_FAILURES: &str = "engine_gauges_scrape_failures_total";
 
-/// The kinds of scrape failure counted in [`SCRAPE_FAILURES`], by its `kind` label.
-const FAILURE_KINDS: [&str; 3] = ["family_conflict", "update_callback", "text_callback"];
-
 /// One level's metrics registry. Clones share the same state.
 ///
-/// A registry holds the metrics created at its level and links to its children's registries; its
+/// A registry holds the metrics created at its level, links to its children's registries, and the
+/// parts its scrapes run: update callbacks, text callbacks and bridged collectors. Its
 /// [combined scrape](Self::prometheus_expfmt_combined) renders itself and all its descendants.
 #[derive(Clone, Default)]
 pub struct MetricsRegistry {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Default)]
-struct Inner {
-    registry: prometheus::Registry,
+pub(crate) struct Inner {
+    pub(crate) registry: prometheus::Registry,
+    /// How the scrape's messages name this registry (`component \`backend\``); empty for a
+    /// registry made by hand.
+    label: OnceLock<String>,
     children: Mutex<Vec<MetricsRegistry>>,
-    update_callbacks: Mutex<Vec<UpdateCallback>>,
-    expfmt_callbacks: Mutex<Vec<PrometheusExpositionFormatCallback>>,
-    failures: Failures,
+    pub(crate) update_callbacks: Mutex<Vec<Arc<Part<UpdateCallback>>>>,
+    pub(crate) expfmt_callbacks: Mutex<Vec<Arc<Part<PrometheusExpositionFormatCallback>>>>,
+    pub(crate) bridges: Mutex<Vec<Arc<Part<Bridge>>>>,
+    pub(crate) failures: Failures,
+    /// The render of this registry's page in flight, which new scrapes join.
+    pub(crate) render: Mutex<Option<Arc<Render>>>,
 }
 
-/// Takes a lock whatever happened to its last holder: every value behind these locks is a list
-/// that stays consistent even if a holder panicked.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Takes a lock whatever happened to its last holder: every value behind these locks stays
+/// consistent even if a holder panicked.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A part of a scrape that runs user code (a callback or a bridged collector), and whether a
+/// scrape is running it now. A part never runs twice at once: a scrape that finds it running
+/// waits for it, and skips it once it has run for longer than the scrape timeout (it is then
+/// taken as stuck).
+pub(crate) struct Part<T> {
+    pub(crate) job: T,
+    busy_since: Mutex<Option<Instant>>,
+    idle: Condvar,
+}
+
+/// What a scrape gets when it asks for a part.
+pub(crate) enum Acquired<'a, T> {
+    /// The part is this scrape's to run until the guard drops.
+    Run(PartGuard<'a, T>),
+    /// The part has been running (in another scrape) for this long: it is stuck.
+    Stuck(Duration),
+    /// The scrape's deadline passed while it waited for the part.
+    Late,
+}
+
+pub(crate) struct PartGuard<'a, T>(&'a Part<T>);
+
+impl<T> Drop for PartGuard<'_, T> {
+    fn drop(&mut self) {
+        *lock(&self.0.busy_since) = None;
+        self.0.idle.notify_all();
+    }
+}
+
+impl<T> Part<T> {
+    fn new(job: T) -> Arc<Self> {
+        Arc::new(Self {
+            job,
+            busy_since: Mutex::new(None),
+            idle: Condvar::new(),
+        })
+    }
+
+    /// The part's identity, for telling the parts a thread holds.
+    pub(crate) fn id(&self) -> usize {
+        std::ptr::from_ref(self) as *const () as usize
+    }
+
+    /// Waits until the part is free (or stuck, or `deadline` passes) and takes it.
+    pub(crate) fn acquire(&self, deadline: Instant, stuck_after: Duration) -> Acquired<'_, T> {
+        let mut busy = lock(&self.busy_since);
+        loop {
+            let Some(since) = *busy else {
+                *busy = Some(Instant::now());
+                return Acquired::Run(PartGuard(self));
+            };
+            let now = Instant::now();
+            let stuck_at = since + stuck_after;
+            if now >= stuck_at {
+                return Acquired::Stuck(now - since);
+            }
+            if now >= deadline {
+                return Acquired::Late;
+            }
+            busy = self
+                .idle
+                .wait_timeout(busy, stuck_at.min(deadline) - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
 }
 
 impl fmt::Debug for MetricsRegistry {
@@ -65,10 +141,12 @@ impl fmt::Debug for MetricsRegistry {
         let children = lock(&self.inner.children).len();
         let update_callbacks = lock(&self.inner.update_callbacks).len();
         let expfmt_callbacks = lock(&self.inner.expfmt_callbacks).len();
+        let bridges = lock(&self.inner.bridges).len();
         f.debug_struct("MetricsRegistry")
             .field("children", &children)
             .field("update_callbacks", &update_callbacks)
             .field("expfmt_callbacks", &expfmt_callbacks)
+            .field("bridges", &bridges)
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +155,15 @@ impl MetricsRegistry {
     /// A new, empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub(crate) fn set_label(&self, label: String) {
+        let _ = self.inner.label.set(label);
+    }
+
+    /// How messages name this registry: its level (`component \`backend\``), if it has one.
+    pub(crate) fn label(&self) -> Option<&str> {
+        self.inner.label.get().map(String::as_str)
     }
 
     /// Links `child` under this registry: this registry's combined scrape includes the child and
@@ -94,14 +181,75 @@ impl MetricsRegistry {
 
     /// Adds a callback run before every combined scrape that includes this registry. A callback
     /// that errors or panics is skipped, logged and counted; the scrape goes on.
+    ///
+    /// A callback never runs twice at once. One still running when another scrape needs it is
+    /// waited for; once it has run for longer than the scrape timeout, scrapes skip it (counted
+    /// as `timeout`) until it returns.
     pub fn add_update_callback(&self, callback: UpdateCallback) {
-        lock(&self.inner.update_callbacks).push(callback);
+        lock(&self.inner.update_callbacks).push(Part::new(callback));
     }
 
-    /// Adds a callback whose text is appended verbatim to every combined scrape that includes this
-    /// registry. A callback that errors or panics is skipped, logged and counted.
+    /// Adds a callback whose exposition text is bridged into every combined scrape that includes
+    /// this registry (see [`PrometheusExpositionFormatCallback`] for what happens to the text). A
+    /// callback that errors or panics is skipped, logged and counted.
     pub fn add_expfmt_callback(&self, callback: PrometheusExpositionFormatCallback) {
-        lock(&self.inner.expfmt_callbacks).push(callback);
+        lock(&self.inner.expfmt_callbacks).push(Part::new(callback));
+    }
+
+    /// Bridges a `prometheus` collector into every combined scrape that includes this registry,
+    /// its families as they are. A family that the page cannot carry (an invalid name, a label
+    /// given twice, a family the page already has) is dropped, logged and counted as
+    /// `collector`; a collector that panics is skipped the same way.
+    ///
+    /// See [`EngineMetrics::add_collector`](crate::EngineMetrics::add_collector) to give the
+    /// families the level's and the engine's labels.
+    pub fn add_collector(&self, collector: Box<dyn Collector>) {
+        self.add_bridge(Source::Collector(Arc::from(collector)), Vec::new());
+    }
+
+    /// Bridges a whole foreign `prometheus::Registry` (through its `gather()`), as
+    /// [`add_collector`](Self::add_collector) does a collector. The registry is shared, not
+    /// copied: metrics registered in it later appear too.
+    pub fn add_foreign_registry(&self, registry: prometheus::Registry) {
+        self.add_bridge(Source::Registry(registry), Vec::new());
+    }
+
+    /// [`add_collector`](Self::add_collector), with `labels` added to every series of the
+    /// collector's families.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLabelName`] for a label name outside `[a-zA-Z_][a-zA-Z0-9_]*` or starting
+    /// with `__`, [`Error::DuplicateLabel`] for a name given twice; nothing is bridged then.
+    pub fn add_collector_with_labels(
+        &self,
+        collector: Box<dyn Collector>,
+        labels: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        let labels = bridge_labels("a bridged collector", labels)?;
+        self.add_bridge(Source::Collector(Arc::from(collector)), labels);
+        Ok(())
+    }
+
+    /// [`add_foreign_registry`](Self::add_foreign_registry), with `labels` added to every series.
+    ///
+    /// # Errors
+    /// As [`add_collector_with_labels`](Self::add_collector_with_labels).
+    pub fn add_foreign_registry_with_labels(
+        &self,
+        registry: prometheus::Registry,
+        labels: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        let labels = bridge_labels("a bridged registry", labels)?;
+        self.add_bridge(Source::Registry(registry), labels);
+        Ok(())
+    }
+
+    fn add_bridge(&self, source: Source, labels: Vec<(String, String)>) {
+        let bridge = Bridge {
+            source,
+            labels: labels.into(),
+        };
+        lock(&self.inner.bridges).push(Part::new(bridge));
     }
 
     /// Whether two handles share one registry.
@@ -119,7 +267,7 @@ impl MetricsRegistry {
 
     /// This registry and its descendants, depth-first, pre-order, children in the order they were
     /// linked; a registry reachable twice is visited once.
-    fn walk(&self) -> Vec<MetricsRegistry> {
+    pub(crate) fn walk(&self) -> Vec<MetricsRegistry> {
         let mut seen = HashSet::new();
         let mut order = Vec::new();
         let mut stack = vec![self.clone()];
@@ -141,300 +289,66 @@ impl MetricsRegistry {
     /// 3. Gathers every registry and merges families by name. The first family seen fixes the
     ///    help text and type; a later family that disagrees is dropped whole. A series (name and
     ///    label pairs) seen before is dropped: the first wins.
-    /// 4. Runs every exposition-text callback and checks its text: every line blank, a comment or
-    ///    a well-formed sample, and no family already on the page (natively or from an earlier
-    ///    callback). Text that fails the check is dropped whole.
-    /// 5. Sorts families by name, encodes them, and appends the callbacks' text.
+    /// 4. Gathers the bridged collectors and registries, and parses the text callbacks' output.
+    ///    A bridged family that the page cannot carry, or that repeats a family already on the
+    ///    page, is dropped (a text callback's text is dropped whole).
+    /// 5. Sorts families by name and encodes them.
     ///
-    /// A failure in one part never costs the page: an update or text callback that errors or
-    /// panics, and a family that conflicts with an earlier one, are skipped, logged through
-    /// `tracing`, and counted in [`SCRAPE_FAILURES`] (`kind` = `family_conflict`,
-    /// `update_callback` or `text_callback`), which appears on this registry's page from its
-    /// first failure on.
+    /// A failure in one part never costs the page: a part that errors or panics, and a family
+    /// that conflicts with an earlier one, are skipped, logged through `tracing`, and counted in
+    /// [`SCRAPE_FAILURES`] by `kind`: `family_conflict`, `update_callback`, `text_callback`,
+    /// `collector`, or `timeout` (a part skipped because it could not run: still running from an
+    /// earlier scrape for longer than the timeout, or it is the very callback that asked for this
+    /// scrape). The counter appears on this registry's page from its first failure on.
+    ///
+    /// The render runs on a thread of its own, and concurrent scrapes of the same registry share
+    /// it. This is [`scrape`](Self::scrape) with the default [`ScrapeOptions`] (a 10 s timeout),
+    /// copied into a `String`.
     ///
     /// # Errors
-    /// [`Error::ReentrantScrape`] when called from a callback of this same registry's scrape
-    /// (the callback's failure is then counted by the outer scrape); [`Error::Encode`] only if the
-    /// text encoder refuses every family it is given.
+    /// - [`Error::ReentrantScrape`] when called from a callback of this same registry's scrape
+    ///   (the callback's failure is then counted by the outer scrape);
+    /// - [`Error::ScrapeTimeout`] when the page is not ready within the timeout, naming the part
+    ///   still running;
+    /// - [`Error::ScrapeFailed`] when the render could not run (no thread could be started, or
+    ///   too many renders are still stuck).
     pub fn prometheus_expfmt_combined(&self) -> Result<String, Error> {
-        let _guard = ScrapeGuard::enter(self)?;
-        let registries = self.walk();
-        let failures = &self.inner.failures;
+        self.scrape(&ScrapeOptions::default())
+            .map(|page| page.as_str().to_owned())
+    }
 
-        for registry in &registries {
-            let callbacks = lock(&registry.inner.update_callbacks).clone();
-            for callback in callbacks {
-                if let Err(message) = run_guarded(|| callback()) {
-                    failures.record(Failure::UpdateCallback);
-                    tracing::warn!(error = %message, "metrics update callback failed; skipped it");
-                }
-            }
+    /// The combined page (see [`prometheus_expfmt_combined`](Self::prometheus_expfmt_combined)),
+    /// as a cheap-to-clone [`Page`], within `options`' timeout.
+    ///
+    /// A render of this registry already in flight, and younger than its timeout, is joined
+    /// instead of starting another.
+    ///
+    /// # Errors
+    /// As [`prometheus_expfmt_combined`](Self::prometheus_expfmt_combined).
+    pub fn scrape(&self, options: &ScrapeOptions) -> Result<Page, Error> {
+        let deadline = Instant::now() + options.timeout();
+        let render = crate::render::start_or_join(self, options)?;
+        render.wait_blocking(deadline)
+    }
+}
+
+/// Checks the labels a bridge injects and owns them.
+fn bridge_labels(what: &str, given: &[(&str, &str)]) -> Result<Vec<(String, String)>, Error> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(given.len());
+    for &(label, value) in given {
+        if !is_valid_label_name(label) || label.starts_with("__") {
+            return Err(Error::InvalidLabelName {
+                metric: what.to_owned(),
+                label: label.to_owned(),
+            });
         }
-
-        let mut families = merge(&registries, failures);
-
-        let mut texts = Vec::new();
-        let mut taken: Option<TakenNames> = None;
-        for registry in &registries {
-            let callbacks = lock(&registry.inner.expfmt_callbacks).clone();
-            for callback in callbacks {
-                let checked = run_guarded(|| callback()).and_then(|text| {
-                    let taken = taken.get_or_insert_with(|| {
-                        let mut taken = TakenNames::from_families(&families);
-                        taken.insert_family(SCRAPE_FAILURES, "counter");
-                        taken
-                    });
-                    taken.accept(&text).map(|()| text)
-                });
-                match checked {
-                    Ok(text) => texts.push(text),
-                    Err(message) => {
-                        failures.record(Failure::TextCallback);
-                        tracing::warn!(error = %message, "exposition text callback failed or printed unusable text; skipped it");
-                    }
-                }
-            }
+        if out.iter().any(|(l, _)| l == label) {
+            return Err(Error::DuplicateLabel {
+                metric: what.to_owned(),
+                label: label.to_owned(),
+            });
         }
-
-        if let Some(family) = failures.family() {
-            if families.iter().any(|f| f.name() == family.name()) {
-                tracing::warn!(
-                    family = SCRAPE_FAILURES,
-                    "a registered family uses the scrape failure counter's name; kept it"
-                );
-            } else {
-                families.push(family);
-            }
-        }
-        families.sort_unstable_by(|a, b| a.name().cmp(b.name()));
-
-        let mut page = encode(&families)?;
-        for text in texts.iter().filter(|t| !t.is_empty()) {
-            page.push_str(text);
-            if !text.ends_with('\n') {
-                page.push('\n');
-            }
-        }
-        Ok(page)
+        out.push((label.to_owned(), value.to_owned()));
     }
-}
-
-thread_local! {
-    /// The registries whose combined scrape is running on this thread.
-    static SCRAPING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Marks a registry's scrape as running on this thread, refusing a nested scrape of the same
-/// registry (a callback scraping the page it is part of would recurse without end).
-struct ScrapeGuard(usize);
-
-impl ScrapeGuard {
-    fn enter(registry: &MetricsRegistry) -> Result<Self, Error> {
-        let id = Arc::as_ptr(&registry.inner) as usize;
-        SCRAPING.with(|running| {
-            let mut running = running.borrow_mut();
-            if running.contains(&id) {
-                return Err(Error::ReentrantScrape);
-            }
-            running.push(id);
-            Ok(Self(id))
-        })
-    }
-}
-
-impl Drop for ScrapeGuard {
-    fn drop(&mut self) {
-        SCRAPING.with(|running| running.borrow_mut().retain(|&id| id != self.0));
-    }
-}
-
-/// Runs a callback, turning an error or a panic into a message.
-fn run_guarded<T>(callback: impl FnOnce() -> Result<T, BoxError>) -> Result<T, String> {
-    match catch_unwind(AssertUnwindSafe(callback)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(payload) => Err(match payload.downcast_ref::<&str>() {
-            Some(s) => format!("panicked: {s}"),
-            None => match payload.downcast_ref::<String>() {
-                Some(s) => format!("panicked: {s}"),
-                None => "panicked".to_owned(),
-            },
-        }),
-    }
-}
-
-/// Where a merged family came from, and which series it holds when it is seen more than once.
-struct Seen {
-    index: usize,
-    series: Option<HashSet<String>>,
-}
-
-/// Gathers every registry and merges families by name (first help and type win, first series
-/// wins). Series are unique within one registry, so only a family met in a second registry
-/// pays for the duplicate check.
-fn merge(registries: &[MetricsRegistry], failures: &Failures) -> Vec<MetricFamily> {
-    // The first registry with families is the base: levels without metrics of their own (often
-    // the root, namespace and component) cost one empty gather and no by-name map.
-    let mut registries = registries.iter();
-    let mut families = Vec::new();
-    for registry in registries.by_ref() {
-        families = registry.inner.registry.gather();
-        if !families.is_empty() {
-            break;
-        }
-    }
-    let mut seen: Option<HashMap<String, Seen>> = None;
-    for registry in registries {
-        let gathered = registry.inner.registry.gather();
-        if gathered.is_empty() {
-            continue;
-        }
-        let seen = seen.get_or_insert_with(|| {
-            families
-                .iter()
-                .enumerate()
-                .map(|(index, f)| {
-                    (
-                        f.name().to_owned(),
-                        Seen {
-                            index,
-                            series: None,
-                        },
-                    )
-                })
-                .collect()
-        });
-        for mut family in gathered {
-            let Some(entry) = seen.get_mut(family.name()) else {
-                let index = families.len();
-                seen.insert(
-                    family.name().to_owned(),
-                    Seen {
-                        index,
-                        series: None,
-                    },
-                );
-                families.push(family);
-                continue;
-            };
-            let kept = &mut families[entry.index];
-            if kept.help() != family.help() || kept.get_field_type() != family.get_field_type() {
-                failures.record(Failure::FamilyConflict);
-                tracing::warn!(
-                    family = family.name(),
-                    kept_type = ?kept.get_field_type(),
-                    dropped_type = ?family.get_field_type(),
-                    "two registries disagree on a family's help or type; kept the first, dropped the other's series"
-                );
-                continue;
-            }
-            let series = entry
-                .series
-                .get_or_insert_with(|| kept.get_metric().iter().map(series_key).collect());
-            let name = family.name().to_owned();
-            for metric in family.take_metric() {
-                if series.insert(series_key(&metric)) {
-                    kept.mut_metric().push(metric);
-                } else {
-                    tracing::warn!(family = %name, "a series is registered in two registries; kept the first");
-                }
-            }
-        }
-    }
-    if let Some(seen) = seen {
-        for entry in seen.values().filter(|e| e.series.is_some()) {
-            families[entry.index]
-                .mut_metric()
-                .sort_by_cached_key(series_key);
-        }
-    }
-    families
-}
-
-/// A series' identity within its family: its label pairs, which prometheus keeps sorted by name.
-fn series_key(metric: &prometheus::proto::Metric) -> String {
-    let mut key = String::new();
-    for pair in metric.get_label() {
-        key.push_str(pair.name());
-        key.push('\u{0}');
-        key.push_str(pair.value());
-        key.push('\u{1}');
-    }
-    key
-}
-
-/// Encodes families, skipping (and logging) any the encoder refuses instead of losing the page.
-fn encode(families: &[MetricFamily]) -> Result<String, Error> {
-    let encoder = TextEncoder::new();
-    let mut page = String::new();
-    if encoder.encode_utf8(families, &mut page).is_ok() {
-        return Ok(page);
-    }
-    page.clear();
-    let mut last_error = None;
-    let mut encoded_any = families.is_empty();
-    for family in families {
-        let mut one = String::new();
-        match encoder.encode_utf8(std::slice::from_ref(family), &mut one) {
-            Ok(()) => {
-                page.push_str(&one);
-                encoded_any = true;
-            }
-            Err(error) => {
-                tracing::warn!(family = family.name(), %error, "could not encode a family; skipped it");
-                last_error = Some(error);
-            }
-        }
-    }
-    match (encoded_any, last_error) {
-        (false, Some(error)) => Err(Error::Encode(error)),
-        _ => Ok(page),
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Failure {
-    FamilyConflict = 0,
-    UpdateCallback = 1,
-    TextCallback = 2,
-}
-
-/// The failures a registry's own combined scrapes met.
-struct Failures {
-    any: AtomicBool,
-    counter: IntCounterVec,
-    by_kind: [IntCounter; 3],
-}
-
-impl Default for Failures {
-    fn default() -> Self {
-        let counter = IntCounterVec::new(
-            Opts::new(
-                SCRAPE_FAILURES,
-                "Failures met by this page's scrapes: parts skipped so that the rest could be served.",
-            ),
-            &["kind"],
-        )
-        .expect("the failure counter's name, help and label are valid constants");
-        let by_kind = FAILURE_KINDS.map(|kind| counter.with_label_values(&[kind]));
-        Self {
-            any: AtomicBool::new(false),
-            counter,
-            by_kind,
-        }
-    }
-}
-
-impl Failures {
-    fn record(&self, failure: Failure) {
-        self.by_kind[failure as usize].inc();
-        self.any.store(true, Ordering::Relaxed);
-    }
-
-    fn family(&self) -> Option<MetricFamily> {
-        if !self.any.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.counter.collect().into_iter().next()
-    }
+    Ok(out)
 }

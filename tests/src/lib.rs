@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 
+pub mod bad_text;
+pub mod probe;
 pub mod prom;
 
 use engine_gauges::{MetricsHierarchy, MetricsRegistry};

@@ -590,6 +590,45 @@ pub fn http_request(addr: SocketAddr, method: &str, path: &str) -> io::Result<Ht
     parse_response(&raw)
 }
 
+/// Sends one `GET` with extra request headers and `Connection: close`, and reads the whole
+/// response, all within `timeout`.
+///
+/// # Errors
+/// When the connection fails, times out, or the answer is not HTTP.
+pub fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let deadline = Instant::now() + timeout;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the answer took too long",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut chunk)? {
+            0 => break,
+            n => raw.extend_from_slice(&chunk[..n]),
+        }
+    }
+    parse_response(&raw)
+}
+
 fn parse_response(raw: &[u8]) -> io::Result<HttpResponse> {
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
     let end = raw
@@ -641,5 +680,132 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
         }
         body.extend_from_slice(rest.get(..size)?);
         rest = rest.get(size + 2..)?;
+    }
+}
+
+// ------------------------------------------------------------------------------ recording proxy
+
+/// A loopback TCP proxy in front of a server that notes whether any answer it relayed was
+/// gzip-compressed: it shows what a real Prometheus received, not only that it scraped.
+///
+/// It relays until dropped (its threads stop within about 100 ms then).
+#[derive(Debug)]
+pub struct GzipSpy {
+    addr: SocketAddr,
+    saw_gzip: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl GzipSpy {
+    /// Starts relaying to `upstream`.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub fn start(upstream: SocketAddr) -> io::Result<Self> {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let saw_gzip = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (Arc::clone(&saw_gzip), Arc::clone(&stop));
+        thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let Ok(server) = TcpStream::connect_timeout(&upstream, IO_TIMEOUT) else {
+                    continue;
+                };
+                let (seen, stopped) = (Arc::clone(&seen), Arc::clone(&stopped));
+                thread::spawn(move || relay(client, server, &seen, &stopped));
+            }
+        });
+        Ok(Self {
+            addr,
+            saw_gzip,
+            stop,
+        })
+    }
+
+    /// The address to scrape instead of the server's.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether an answer with `Content-Encoding: gzip` went through.
+    pub fn saw_gzip(&self) -> bool {
+        self.saw_gzip.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for GzipSpy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Copies both ways until either side closes or `stop` is set; notes gzip answers.
+fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    seen: &std::sync::atomic::AtomicBool,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let tick = Some(Duration::from_millis(100));
+    for stream in [&client, &server] {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(tick);
+    }
+    let (Ok(mut client_in), Ok(mut server_out)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let upstream = thread::spawn(move || pump(&mut client_in, &mut server_out, None));
+    let (mut server_in, mut client_out) = (server, client);
+    pump(&mut server_in, &mut client_out, Some((seen, stop)));
+    let _ = client_out.shutdown(std::net::Shutdown::Both);
+    let _ = server_in.shutdown(std::net::Shutdown::Both);
+    let _ = upstream.join();
+}
+
+fn pump(
+    from: &mut TcpStream,
+    to: &mut TcpStream,
+    watch: Option<(
+        &std::sync::atomic::AtomicBool,
+        &std::sync::atomic::AtomicBool,
+    )>,
+) {
+    let mut buf = [0u8; 16 * 1024];
+    let started = Instant::now();
+    // Bounded: a relay lasts at most ten minutes.
+    while started.elapsed() < Duration::from_secs(600) {
+        if let Some((_, stop)) = watch
+            && stop.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        match from.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if let Some((seen, _)) = watch {
+                    let chunk = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                    if chunk.contains("\r\ncontent-encoding: gzip\r\n") {
+                        seen.store(true, Ordering::Relaxed);
+                    }
+                }
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! The example binaries are built by `cargo test --workspace` (which builds every example);
 //! these tests run them from the target directory.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob, http_request};
+use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob, http_get, http_request};
 
 /// The path of an example binary of this workspace.
 fn example(name: &str) -> PathBuf {
@@ -294,7 +294,20 @@ fn prometheus_scrapes_two_workers_and_aggregates_them() {
             s.len() == 2 && s.iter().all(|x| x.value >= 1.0)
         })
         .unwrap_or_else(|e| fail(e));
-    assert!(bridged.iter().all(|s| !s.labels.contains_key("worker_id")));
+    // The bridged registry's counter carries the worker's labels like the engine's own metrics.
+    for sample in &bridged {
+        let worker_id = if sample.label("instance") == a.addr.to_string() {
+            "a"
+        } else {
+            "b"
+        };
+        assert_eq!(sample.label("worker_id"), worker_id, "{sample:?}");
+        assert_eq!(sample.label("dynamo_namespace"), "dynamo", "{sample:?}");
+        assert_eq!(sample.label("dynamo_component"), "backend", "{sample:?}");
+        assert_eq!(sample.label("dynamo_endpoint"), "generate", "{sample:?}");
+        assert_eq!(sample.label("model"), "Qwen/Qwen3-0.6B", "{sample:?}");
+        assert!(!sample.label("model_name").is_empty(), "{sample:?}");
+    }
 
     let hit_rate = prometheus
         .wait_for(
@@ -325,4 +338,74 @@ fn a_taken_port_is_a_clear_error_and_exit_code_1() {
             && stderr.contains("--listen"),
         "{stderr}"
     );
+}
+
+/// The `axum` example: the page mounted in an axum router beside another route, served by axum
+/// itself; gzip when asked; the page passes promtool.
+#[test]
+fn the_axum_example_serves_the_page_beside_its_own_route() {
+    let mut child = Command::new(example("axum"))
+        .args(["--listen", "127.0.0.1:0", "--run-for", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the axum example");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let addr: SocketAddr = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) => line
+            .strip_prefix("serving http://")
+            .and_then(|url| url.strip_suffix("/metrics"))
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("unexpected first line: {line}")
+            }),
+        Err(error) => {
+            let _ = child.kill();
+            panic!("the axum example did not print its URL: {error}");
+        }
+    };
+    let timeout = Duration::from_secs(10);
+    let health = http_get(addr, "/health", &[], timeout);
+    let page = http_get(addr, "/metrics", &[], timeout);
+    let zipped = http_get(addr, "/metrics", &[("Accept-Encoding", "gzip")], timeout);
+    let _ = child.kill();
+    let _ = child.wait();
+    let health = health.expect("GET /health");
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+    let page = page.expect("GET /metrics");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(
+        page.text().contains(
+            "dynamo_component_num_requests_running{dynamo_component=\"backend\",\
+             dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",\
+             model_name=\"Qwen/Qwen3-0.6B\",worker_id=\"7b1d\"} 3\n"
+        ),
+        "{}",
+        page.text()
+    );
+    let zipped = zipped.expect("GET /metrics with gzip");
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&zipped.body[..])
+        .read_to_string(&mut unzipped)
+        .expect("gzip");
+    assert_eq!(unzipped, page.text());
+    if let Some(promtool) = prom::promtool() {
+        prom::promtool_check_metrics(&promtool, &page.text())
+            .unwrap_or_else(|findings| panic!("{findings}"));
+    }
 }

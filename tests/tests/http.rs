@@ -1,17 +1,21 @@
 //! The HTTP exporter (`MetricsServer`, feature `http`) over real loopback TCP, and its page checked
 //! by the real `promtool` and scraped by a real `prometheus`.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use engine_gauges::prometheus::{Counter, Gauge, GaugeVec, Histogram, IntGauge, IntGaugeVec};
 use engine_gauges::{
-    EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, MetricsServer, create_metric,
+    EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, MetricsServer, ScrapeOptions,
+    ServerOptions, create_metric,
 };
-use engine_gauges_tests::prom::{self, HttpResponse, PrometheusServer, ScrapeJob, http_request};
+use engine_gauges_tests::prom::{
+    self, HttpResponse, PrometheusServer, ScrapeJob, http_get, http_request,
+};
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -650,5 +654,337 @@ fn the_prometheus_guard_kills_its_process_when_the_test_panics() {
     assert!(
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "prometheus (pid {pid}) outlived the panicking test"
+    );
+}
+
+// ------------------------------------------------------------------------------- staying up
+
+fn serve_with(registry: &MetricsRegistry, options: ServerOptions) -> MetricsServer {
+    MetricsServer::start_with(loopback(), registry.clone(), options).expect("start the server")
+}
+
+fn gunzip(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .expect("a gzip body");
+    text
+}
+
+#[test]
+fn the_page_is_gzipped_when_accepted_and_byte_identical() {
+    let worker = worker();
+    let server = serve(worker.root.registry());
+    let timeout = Duration::from_secs(10);
+    let plain = http_get(server.local_addr(), "/metrics", &[], timeout).expect("plain");
+    assert_eq!(plain.header("content-encoding"), None);
+    // What Prometheus 2.42 sends with every scrape.
+    let prometheus_headers = [
+        (
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        ),
+        ("Accept-Encoding", "gzip"),
+        ("X-Prometheus-Scrape-Timeout-Seconds", "10"),
+    ];
+    let zipped = http_get(
+        server.local_addr(),
+        "/metrics",
+        &prometheus_headers,
+        timeout,
+    )
+    .expect("gzip");
+    assert_eq!(zipped.status, 200);
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(zipped.header("vary"), Some("accept-encoding"));
+    assert_eq!(
+        zipped.header("content-length"),
+        Some(zipped.body.len().to_string().as_str())
+    );
+    assert!(
+        zipped.body.len() * 3 < plain.body.len(),
+        "gzip saved little"
+    );
+    let unzipped = gunzip(&zipped.body);
+    assert_eq!(unzipped, plain.text());
+    assert_eq!(
+        unzipped,
+        worker
+            .root
+            .registry()
+            .prometheus_expfmt_combined()
+            .expect("scrape")
+    );
+    // `q=0` refuses it.
+    let refused = http_get(
+        server.local_addr(),
+        "/metrics",
+        &[("Accept-Encoding", "gzip;q=0, identity")],
+        timeout,
+    )
+    .expect("identity");
+    assert_eq!(refused.header("content-encoding"), None);
+    assert_eq!(refused.text(), plain.text());
+}
+
+#[test]
+fn two_scrapes_of_an_idle_worker_are_identical() {
+    let worker = worker();
+    let server = serve(worker.root.registry());
+    let first = get(&server, "GET", "/metrics");
+    let second = get(&server, "GET", "/metrics");
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.body, second.body,
+        "the page carries no per-request metrics"
+    );
+}
+
+#[test]
+fn concurrent_requests_share_one_render() {
+    let registry = MetricsRegistry::new();
+    let runs = Arc::new(AtomicUsize::new(0));
+    {
+        let runs = Arc::clone(&runs);
+        registry.add_update_callback(Arc::new(move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(1000));
+            Ok(())
+        }));
+    }
+    let server = serve(&registry);
+    let addr = server.local_addr();
+    let start = Arc::new(Barrier::new(8));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                http_get(addr, "/metrics", &[], Duration::from_secs(10))
+            })
+        })
+        .collect();
+    for client in clients {
+        let response = client.join().expect("client").expect("answered");
+        assert_eq!(response.status, 200);
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "8 concurrent requests, one render"
+    );
+}
+
+#[test]
+fn a_slow_scrape_is_a_503_naming_the_part_at_the_timeout() {
+    let worker = worker();
+    let registry = worker.root.registry();
+    let (release, released) = mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    registry.add_update_callback(Arc::new(move || {
+        let _ = released
+            .lock()
+            .map(|r| r.recv_timeout(Duration::from_secs(30)));
+        Ok(())
+    }));
+    let options =
+        ServerOptions::new().with_scrape(ScrapeOptions::new().with_timeout(Duration::from_secs(2)));
+    let server = serve_with(registry, options);
+    // Prometheus's own, shorter timeout is honoured.
+    let started = Instant::now();
+    let response = http_get(
+        server.local_addr(),
+        "/metrics",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "0.3")],
+        Duration::from_secs(10),
+    )
+    .expect("answered");
+    let took = started.elapsed();
+    assert_eq!(response.status, 503, "{}", response.text());
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_eq!(
+        response.text(),
+        "metrics scrape failed: the scrape did not finish within 2s: update callback #1 of the root \
+         is still running; make that part return sooner (a callback should not block), or raise \
+         the scrape timeout\n"
+    );
+    let _ = release.send(());
+    // Once the callback returns, the page is back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = get(&server, "GET", "/metrics");
+        if response.status == 200 {
+            assert!(response.text().contains("dynamo_component_total_blocks"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 200 after the callback returned"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue case 8: a callback scraping its own registry from a thread it spawns. The inner scrape
+/// gets a clear error by the deadline; the outer returns within its deadline; nothing nests
+/// further.
+#[test]
+fn a_callback_scraping_its_registry_from_another_thread_nests_once() {
+    let registry = MetricsRegistry::new();
+    let entered = Arc::new(AtomicUsize::new(0));
+    let (inner_tx, inner_rx) = mpsc::channel();
+    {
+        let (registry, entered) = (registry.clone(), Arc::clone(&entered));
+        let inner_tx = std::sync::Mutex::new(inner_tx);
+        registry.clone().add_update_callback(Arc::new(move || {
+            if entered.fetch_add(1, Ordering::SeqCst) == 0 {
+                let registry = registry.clone();
+                let inner = thread::spawn(move || {
+                    let started = Instant::now();
+                    let result = registry
+                        .scrape(&ScrapeOptions::new().with_timeout(Duration::from_millis(500)));
+                    (result.map(|page| page.len()), started.elapsed())
+                })
+                .join()
+                .map_err(|_| "the inner scrape panicked")?;
+                let _ = inner_tx.lock().map(|tx| tx.send(inner));
+            }
+            Ok(())
+        }));
+    }
+    let started = Instant::now();
+    let outer = registry.scrape(&ScrapeOptions::new().with_timeout(Duration::from_millis(500)));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(900),
+        "the outer scrape took {took:?}"
+    );
+    match outer {
+        Err(Error::ScrapeTimeout { running, .. }) => {
+            assert_eq!(running, "update callback #1 of the scraped registry");
+        }
+        other => panic!("the outer scrape: {other:?}"),
+    }
+    let (inner, inner_took) = inner_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the inner scrape returned");
+    assert!(
+        inner_took < Duration::from_millis(900),
+        "the inner scrape took {inner_took:?}"
+    );
+    match inner {
+        Err(Error::ScrapeTimeout { running, .. }) => {
+            assert_eq!(running, "update callback #1 of the scraped registry");
+        }
+        other => panic!("the inner scrape: {other:?}"),
+    }
+    assert_eq!(
+        entered.load(Ordering::SeqCst),
+        1,
+        "the inner scrape did not nest"
+    );
+    // Later scrapes are served.
+    let page = registry.prometheus_expfmt_combined();
+    assert!(page.is_ok(), "{page:?}");
+    assert_eq!(entered.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_client_that_never_finishes_its_header_is_closed() {
+    let options = ServerOptions::new().with_header_read_timeout(Duration::from_millis(300));
+    let server = serve_with(&MetricsRegistry::new(), options);
+    let mut stream = TcpStream::connect(server.local_addr()).expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .expect("part of a header");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    // The server closes the connection: the read ends (at end of input, or reset), well before
+    // the client's own 5 s timeout.
+    let read = stream.read_to_end(&mut answer);
+    assert!(
+        read.is_ok()
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{read:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "closed after {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
+    let options = ServerOptions::new().with_max_connections(2);
+    let server = serve_with(&MetricsRegistry::new(), options);
+    let mut oldest = TcpStream::connect(server.local_addr()).expect("connect");
+    thread::sleep(Duration::from_millis(50));
+    let _younger = TcpStream::connect(server.local_addr()).expect("connect");
+    thread::sleep(Duration::from_millis(50));
+    let response = get(&server, "GET", "/metrics");
+    assert_eq!(
+        response.status, 200,
+        "a new connection is served at the cap"
+    );
+    oldest
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    let started = Instant::now();
+    let read = oldest.read(&mut buf);
+    assert!(
+        matches!(read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the oldest idle connection was closed: {read:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// A part never runs twice at once: scrapes of two levels that share a callback (the child's,
+/// which the parent's page includes) run it one after the other.
+#[test]
+fn a_callback_never_runs_twice_at_once() {
+    let parent = MetricsRegistry::new();
+    let child = MetricsRegistry::new();
+    parent.add_child_registry(&child);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    {
+        let (inside, most) = (Arc::clone(&inside), Arc::clone(&most));
+        child.add_update_callback(Arc::new(move || {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(200));
+            inside.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        }));
+    }
+    let start = Arc::new(Barrier::new(2));
+    let scrapers: Vec<_> = [parent, child]
+        .into_iter()
+        .map(|registry| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                registry.prometheus_expfmt_combined()
+            })
+        })
+        .collect();
+    for scraper in scrapers {
+        let page = scraper.join().expect("scraper");
+        assert!(page.is_ok(), "{page:?}");
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "the callback ran twice at once"
     );
 }

@@ -80,8 +80,13 @@ fn empty_model_strings_do_not_emit_labels() {
 #[test]
 fn add_expfmt_callback_appears_in_combined_scrape() {
     let metrics = EngineMetrics::from_hierarchy(TestHierarchy::new());
-    metrics.add_expfmt_callback(Arc::new(|| Ok("# external metric\n".to_string())));
-    assert_eq!(page(metrics.registry()), "# external metric\n");
+    metrics.add_expfmt_callback(Arc::new(|| {
+        Ok("# HELP external_total From outside.\n# TYPE external_total counter\nexternal_total 3\n".to_string())
+    }));
+    assert_eq!(
+        page(metrics.registry()),
+        "# HELP external_total From outside.\n# TYPE external_total counter\nexternal_total 3\n"
+    );
 }
 
 /// The reference's multi-level test hierarchy: positional labels.
@@ -628,8 +633,10 @@ fn a_conflicting_family_is_dropped_and_counted_not_the_page() {
     let (parent, _child) = two_level_with_conflict();
     let expected = format!(
         "{OTHER_AND_SHARED}{FAILURES_HEAD}\
+engine_gauges_scrape_failures_total{{kind=\"collector\"}} 0
 engine_gauges_scrape_failures_total{{kind=\"family_conflict\"}} 1
 engine_gauges_scrape_failures_total{{kind=\"text_callback\"}} 0
+engine_gauges_scrape_failures_total{{kind=\"timeout\"}} 0
 engine_gauges_scrape_failures_total{{kind=\"update_callback\"}} 0
 "
     );
@@ -664,10 +671,12 @@ fn failing_and_panicking_callbacks_are_skipped_and_counted() {
     let text = page(&child);
     let expected = format!(
         "{}{FAILURES_HEAD}\
+engine_gauges_scrape_failures_total{{kind=\"collector\"}} 0
 engine_gauges_scrape_failures_total{{kind=\"family_conflict\"}} 0
 engine_gauges_scrape_failures_total{{kind=\"text_callback\"}} 2
+engine_gauges_scrape_failures_total{{kind=\"timeout\"}} 0
 engine_gauges_scrape_failures_total{{kind=\"update_callback\"}} 2
-# bridged
+# TYPE foreign_metric untyped
 foreign_metric 1
 ",
         clean

@@ -26,7 +26,7 @@ pub(crate) struct Diag {
     pub(crate) offset: usize,
 }
 
-/// The issue's `Kv` example: per-rank fields, a labelled family, a snapshot.
+/// The README's `Kv` example: per-rank fields, a labelled family, a snapshot.
 pub(crate) const KV: &str = r#"
     #[gauges(snapshot = ComponentSnapshot, const_labels(engine = "mocker"))]
     pub struct Kv {

@@ -1,0 +1,247 @@
+//! The page as an HTTP answer, framework-neutral (feature `http`): [`metrics_response`] takes a
+//! registry and a request's headers and gives a status, headers and body, for any server built on
+//! the `http` crate's types. [`MetricsServer`](crate::MetricsServer) and the `axum` route are
+//! built on it.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, VARY};
+use http::{HeaderMap, Response, StatusCode};
+
+use crate::render::{Page, start_or_join};
+use crate::{Error, MetricsRegistry, ScrapeOptions};
+
+/// The page's content type: Prometheus's text exposition format, version 0.0.4.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The header in which Prometheus sends its scrape timeout, in seconds.
+pub const PROMETHEUS_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+/// Answers a scrape of `registry`'s combined page.
+///
+/// | outcome | answer |
+/// | --- | --- |
+/// | the page | `200`, [`CONTENT_TYPE_TEXT`], gzip-compressed when `Accept-Encoding` allows it (`Content-Encoding: gzip`, `Vary: Accept-Encoding`) |
+/// | not ready in time | `503`, one line naming the part still running |
+/// | the scrape could not run | `500`, one line saying why |
+///
+/// The wait is bounded by `options`' timeout, and by the timeout Prometheus sends in
+/// `X-Prometheus-Scrape-Timeout-Seconds` when that is shorter: an answer later than that is not
+/// read. Concurrent calls for the same registry share one render and one copy of its bytes
+/// (compressed once). Nothing happens until the returned future is first polled, so a request
+/// whose client left before it was served starts no render.
+///
+/// It needs a tokio runtime with timers enabled (to bound the wait); the render itself runs on a
+/// thread of its own, never on the runtime's threads.
+pub async fn metrics_response(
+    registry: &MetricsRegistry,
+    request_headers: &HeaderMap,
+    options: &ScrapeOptions,
+) -> Response<Bytes> {
+    let mut wait = options.timeout();
+    if let Some(asked) = prometheus_timeout(request_headers) {
+        wait = wait.min(asked);
+    }
+    let deadline = Instant::now() + wait;
+    let render = match start_or_join(registry, options) {
+        Ok(render) => render,
+        Err(error) => return error_response(&error),
+    };
+    let until = deadline.min(render.deadline());
+    let page = match tokio::time::timeout_at(until.into(), render.wait()).await {
+        Ok(Ok(page)) => page,
+        Ok(Err(error)) => return error_response(&error),
+        Err(_elapsed) => match render.outcome_at_deadline() {
+            Ok(page) => page,
+            Err(error) => return error_response(&error),
+        },
+    };
+    if accepts_gzip(request_headers) {
+        let shared = Arc::clone(page.inner());
+        let compressed = tokio::task::spawn_blocking(move || gzip_of(&shared)).await;
+        if let Ok(Some(body)) = compressed {
+            let mut response = page_response(Bytes::from_owner(SharedBytes(body)));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+            return response;
+        }
+    }
+    let mut response = page_response(text_bytes(&page));
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// The page's text as shared bytes (no copy).
+fn text_bytes(page: &Page) -> Bytes {
+    Bytes::from_owner(PageText(page.clone()))
+}
+
+struct PageText(Page);
+
+impl AsRef<[u8]> for PageText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_str().as_bytes()
+    }
+}
+
+struct SharedBytes(Arc<[u8]>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The page gzip-compressed, made once per page. `None` only if compressing failed, which
+/// writing to memory does not do.
+fn gzip_of(page: &crate::render::PageInner) -> Option<Arc<[u8]>> {
+    page.gzip
+        .get_or_init(|| {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(page.text.len() / 4 + 64),
+                flate2::Compression::fast(),
+            );
+            encoder.write_all(page.text.as_bytes()).ok()?;
+            encoder.finish().ok().map(Arc::from)
+        })
+        .clone()
+}
+
+fn page_response(body: Bytes) -> Response<Bytes> {
+    let length = HeaderValue::from(body.len());
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
+    headers.insert(CONTENT_LENGTH, length);
+    response
+}
+
+/// A failed scrape's answer: 503 for a timeout, 500 otherwise, with a one-line body.
+fn error_response(error: &Error) -> Response<Bytes> {
+    let status = match error {
+        Error::ScrapeTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    tracing::error!(%error, status = status.as_u16(), "metrics scrape failed");
+    let line = error.to_string().replace(['\r', '\n'], " ");
+    text_response(status, format!("metrics scrape failed: {line}\n"))
+}
+
+/// A plain-text answer.
+pub(crate) fn text_response(status: StatusCode, body: String) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+    response
+}
+
+/// The timeout Prometheus says it waits, if the request carries a usable one.
+fn prometheus_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let seconds: f64 = headers
+        .get(PROMETHEUS_TIMEOUT_HEADER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
+/// Whether `Accept-Encoding` allows gzip: `gzip` (or `*`) listed without `q=0`.
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let allowed = parts.all(|param| {
+                let param = param.trim();
+                match param
+                    .strip_prefix("q=")
+                    .or_else(|| param.strip_prefix("Q="))
+                {
+                    Some(q) => q.trim().parse::<f32>().is_ok_and(|q| q > 0.0),
+                    None => true,
+                }
+            });
+            allowed && (coding.eq_ignore_ascii_case("gzip") || coding == "*")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for &(name, value) in pairs {
+            map.append(name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn gzip_is_chosen_by_accept_encoding() {
+        for (value, gzip) in [
+            ("gzip", true),
+            ("identity, gzip", true),
+            ("GZIP", true),
+            ("gzip;q=0.5", true),
+            ("*", true),
+            ("deflate, br", false),
+            ("gzip;q=0", false),
+            ("gzip; q=0.0", false),
+            ("", false),
+        ] {
+            assert_eq!(
+                accepts_gzip(&headers(&[("accept-encoding", value)])),
+                gzip,
+                "{value:?}"
+            );
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn prometheus_timeout_header_is_read_when_usable() {
+        let read = |v| prometheus_timeout(&headers(&[(PROMETHEUS_TIMEOUT_HEADER, v)]));
+        assert_eq!(read("2.5"), Some(Duration::from_millis(2500)));
+        assert_eq!(read("0"), None);
+        assert_eq!(read("-1"), None);
+        assert_eq!(read("NaN"), None);
+        assert_eq!(read("soon"), None);
+    }
+
+    #[test]
+    fn a_timeout_is_a_503_and_other_failures_a_500_with_one_line() {
+        let timeout = error_response(&Error::ScrapeTimeout {
+            timeout: Duration::from_secs(1),
+            running: "update callback #1 of\nthe scraped registry".to_owned(),
+        });
+        assert_eq!(timeout.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = String::from_utf8(timeout.body().to_vec()).expect("utf-8");
+        assert_eq!(body.lines().count(), 1, "{body}");
+        assert!(
+            body.starts_with(
+                "metrics scrape failed: the scrape did not finish within 1s: update callback #1 of the scraped registry is still running"
+            ),
+            "{body}"
+        );
+        let failed = error_response(&Error::ReentrantScrape);
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.headers()[CONTENT_TYPE], TEXT_PLAIN);
+    }
+}

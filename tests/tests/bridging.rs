@@ -1,0 +1,347 @@
+//! Foreign metrics on the page: exposition text from callbacks (parsed strictly and re-rendered),
+//! and `prometheus` collectors and registries bridged without text. Whatever they produce, the
+//! page passes `promtool check metrics`, and what cannot be made valid is dropped and counted.
+
+use std::sync::Arc;
+
+use engine_gauges::prometheus::core::{Collector, Desc};
+use engine_gauges::prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
+use engine_gauges::prometheus::{self, Gauge, IntCounter, IntCounterVec, Opts};
+use engine_gauges::{
+    BridgeLabels, EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
+};
+use engine_gauges_tests::bad_text::{Outcome, bad_texts};
+use engine_gauges_tests::{BareLevel, prom};
+
+/// A registry with one native gauge, `dynamo_component_alive 1`.
+fn level() -> MetricsRegistry {
+    let registry = MetricsRegistry::new();
+    let alive: Gauge = create_metric(
+        &BareLevel(registry.clone()),
+        "alive",
+        "Served whatever the bridges do.",
+        &[],
+        None,
+        None,
+    )
+    .expect("gauge");
+    alive.set(1.0);
+    registry
+}
+
+const ALIVE: &str = "# HELP dynamo_component_alive Served whatever the bridges do.\n\
+                     # TYPE dynamo_component_alive gauge\ndynamo_component_alive 1\n";
+
+fn failures_line(kind: &str, count: u32) -> String {
+    format!("engine_gauges_scrape_failures_total{{kind=\"{kind}\"}} {count}\n")
+}
+
+fn check_with_promtool(page: &str) {
+    if let Some(promtool) = prom::promtool() {
+        prom::promtool_check_metrics(&promtool, page)
+            .unwrap_or_else(|findings| panic!("{findings}"));
+    }
+}
+
+#[test]
+fn every_bad_callback_text_is_repaired_or_dropped_and_the_page_stays_valid() {
+    for (what, text, outcome) in bad_texts() {
+        let registry = level();
+        registry.add_expfmt_callback(Arc::new(move || Ok(text.to_owned())));
+        let page = registry.prometheus_expfmt_combined().expect("scrape");
+        match outcome {
+            Outcome::Repaired(rendered) => {
+                // Families are sorted by name; these all sort after the native one.
+                assert_eq!(page, format!("{ALIVE}{rendered}"), "{what}");
+            }
+            Outcome::Dropped => {
+                assert!(page.starts_with(ALIVE), "{what}: {page}");
+                assert!(
+                    page.contains(&failures_line("text_callback", 1)),
+                    "{what}: {page}"
+                );
+                assert_eq!(
+                    page.lines().filter(|l| !l.starts_with('#')).count(),
+                    6,
+                    "{what}: only the native gauge and the failure counter remain:\n{page}"
+                );
+            }
+        }
+        check_with_promtool(&page);
+    }
+}
+
+#[test]
+fn all_bad_texts_at_once_leave_every_other_series() {
+    let registry = level();
+    let mut repaired = Vec::new();
+    let mut dropped = 0;
+    for (_, text, outcome) in bad_texts() {
+        registry.add_expfmt_callback(Arc::new(move || Ok(text.to_owned())));
+        match outcome {
+            Outcome::Repaired(rendered) => repaired.push(rendered),
+            Outcome::Dropped => dropped += 1,
+        }
+    }
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert!(page.starts_with(ALIVE), "{page}");
+    for rendered in repaired {
+        assert!(page.contains(rendered), "{rendered} missing from\n{page}");
+    }
+    assert!(
+        page.contains(&failures_line("text_callback", dropped)),
+        "{page}"
+    );
+    check_with_promtool(&page);
+}
+
+#[test]
+fn text_repeating_a_native_family_is_dropped() {
+    let registry = level();
+    registry.add_expfmt_callback(Arc::new(|| Ok("dynamo_component_alive 2\n".to_owned())));
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert!(page.starts_with(ALIVE), "{page}");
+    assert!(page.contains(&failures_line("text_callback", 1)), "{page}");
+}
+
+// ------------------------------------------------------------------------------ collectors
+
+/// A hand-written collector: whatever families it is given, as a foreign library might make.
+struct Fixed(Vec<MetricFamily>, Vec<Desc>);
+
+impl Collector for Fixed {
+    fn desc(&self) -> Vec<&Desc> {
+        self.1.iter().collect()
+    }
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.0.clone()
+    }
+}
+
+fn family(name: &str, kind: MetricType, labels: &[(&str, &str)]) -> MetricFamily {
+    let mut family = MetricFamily::default();
+    family.set_name(name.to_owned());
+    family.set_help("From a foreign collector.".to_owned());
+    family.set_field_type(kind);
+    let mut metric = Metric::default();
+    metric.set_label(
+        labels
+            .iter()
+            .map(|&(n, v)| {
+                let mut pair = LabelPair::default();
+                pair.set_name(n.to_owned());
+                pair.set_value(v.to_owned());
+                pair
+            })
+            .collect(),
+    );
+    let mut gauge = prometheus::proto::Gauge::default();
+    gauge.set_value(7.0);
+    metric.set_gauge(gauge);
+    let mut counter = prometheus::proto::Counter::default();
+    counter.set_value(7.0);
+    metric.set_counter(counter);
+    family.set_metric(vec![metric]);
+    family
+}
+
+#[test]
+fn a_collector_and_a_foreign_registry_are_bridged_as_they_are() {
+    let registry = level();
+    let counter = IntCounter::new("lib_requests_total", "Requests seen by a library.").expect("c");
+    counter.inc_by(5);
+    registry.add_collector(Box::new(counter.clone()));
+    let foreign = prometheus::Registry::new();
+    let queue = prometheus::IntGauge::new("lib_queue", "Queued items.").expect("g");
+    foreign.register(Box::new(queue.clone())).expect("register");
+    queue.set(3);
+    registry.add_foreign_registry(foreign.clone());
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert_eq!(
+        page,
+        format!(
+            "{ALIVE}# HELP lib_queue Queued items.\n# TYPE lib_queue gauge\nlib_queue 3\n\
+             # HELP lib_requests_total Requests seen by a library.\n# TYPE lib_requests_total counter\n\
+             lib_requests_total 5\n"
+        )
+    );
+    // The registry is shared, not copied: a metric registered later shows up.
+    let later = prometheus::IntGauge::new("lib_later", "Registered later.").expect("g");
+    foreign.register(Box::new(later)).expect("register");
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert!(page.contains("\nlib_later 0\n"), "{page}");
+    check_with_promtool(&page);
+}
+
+#[test]
+fn engine_labels_are_injected_into_bridged_families() {
+    let root = MetricsRoot::with_connection_id(0x1f);
+    let endpoint = root
+        .namespace("dynamo")
+        .and_then(|n| n.component("backend"))
+        .and_then(|c| c.endpoint("generate"))
+        .expect("levels");
+    let config = EngineConfig {
+        model: "Qwen/Qwen3-0.6B".into(),
+        served_model_name: Some("qwen3".into()),
+        ..Default::default()
+    };
+    let metrics = EngineMetrics::with_engine_config(endpoint, &config);
+    let foreign = prometheus::Registry::new();
+    let steps =
+        IntCounterVec::new(Opts::new("mocker_steps_total", "Steps."), &["phase"]).expect("v");
+    steps.with_label_values(&["decode"]).inc_by(2);
+    foreign.register(Box::new(steps)).expect("register");
+    metrics
+        .add_foreign_registry(foreign, BridgeLabels::Engine)
+        .expect("bridge");
+    let plain = IntCounter::new("plain_total", "Not labelled.").expect("c");
+    metrics
+        .add_collector(Box::new(plain), BridgeLabels::AsIs)
+        .expect("bridge");
+    let page = root
+        .registry()
+        .prometheus_expfmt_combined()
+        .expect("scrape");
+    assert_eq!(
+        page,
+        "# HELP mocker_steps_total Steps.\n# TYPE mocker_steps_total counter\n\
+         mocker_steps_total{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",\
+         dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",model_name=\"qwen3\",phase=\"decode\",\
+         worker_id=\"1f\"} 2\n\
+         # HELP plain_total Not labelled.\n# TYPE plain_total counter\nplain_total 0\n"
+    );
+    check_with_promtool(&page);
+}
+
+#[test]
+fn bridged_families_the_page_cannot_carry_are_dropped_and_counted() {
+    let registry = level();
+    let bad = vec![
+        // Repeats the native family.
+        family("dynamo_component_alive", MetricType::GAUGE, &[]),
+        // A label name Prometheus refuses, and `__name__`.
+        family("bad_label", MetricType::GAUGE, &[("bad-label", "x")]),
+        family("named", MetricType::GAUGE, &[("__name__", "x")]),
+        // A label given twice.
+        family("twice", MetricType::GAUGE, &[("a", "1"), ("a", "2")]),
+        // A label that the bridge injects.
+        family(
+            "injected_clash_total",
+            MetricType::COUNTER,
+            &[("zone", "a")],
+        ),
+        // Fine: kept.
+        family("kept_total", MetricType::COUNTER, &[("zone_id", "1")]),
+    ];
+    registry
+        .add_collector_with_labels(Box::new(Fixed(bad, Vec::new())), &[("zone", "eu")])
+        .expect("bridge");
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert!(page.starts_with(ALIVE), "{page}");
+    assert!(
+        page.contains("# TYPE kept_total counter\nkept_total{zone=\"eu\",zone_id=\"1\"} 7\n"),
+        "{page}"
+    );
+    assert!(page.contains(&failures_line("collector", 5)), "{page}");
+    for name in ["bad_label", "named", "twice", "injected_clash_total"] {
+        assert!(!page.contains(name), "{name} on the page:\n{page}");
+    }
+    check_with_promtool(&page);
+}
+
+#[test]
+fn an_untyped_family_renders_and_a_panicking_collector_is_skipped() {
+    struct Panics(Vec<Desc>);
+    impl Collector for Panics {
+        fn desc(&self) -> Vec<&Desc> {
+            self.0.iter().collect()
+        }
+        fn collect(&self) -> Vec<MetricFamily> {
+            panic!("a foreign collector blew up")
+        }
+    }
+    let registry = level();
+    // The prometheus crate's own encoder panics on untyped families; the page renders them.
+    let mut untyped = MetricFamily::default();
+    untyped.set_name("legacy".to_owned());
+    untyped.set_field_type(MetricType::UNTYPED);
+    untyped.set_metric(vec![Metric::default()]);
+    registry.add_collector(Box::new(Fixed(vec![untyped], Vec::new())));
+    registry.add_collector(Box::new(Panics(Vec::new())));
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert!(page.starts_with(ALIVE), "{page}");
+    assert!(page.contains("# TYPE legacy untyped\nlegacy 0\n"), "{page}");
+    assert!(page.contains(&failures_line("collector", 1)), "{page}");
+}
+
+#[test]
+fn injected_labels_are_checked_when_the_bridge_is_added() {
+    let registry = MetricsRegistry::new();
+    let counter = || Box::new(IntCounter::new("c_total", "C.").expect("c"));
+    for (labels, bad) in [
+        (&[("bad-name", "x")][..], "bad-name"),
+        (&[("__reserved", "x")][..], "__reserved"),
+    ] {
+        match registry.add_collector_with_labels(counter(), labels) {
+            Err(Error::InvalidLabelName { label, .. }) => assert_eq!(label, bad),
+            other => panic!("{labels:?}: {other:?}"),
+        }
+    }
+    match registry.add_collector_with_labels(counter(), &[("a", "1"), ("a", "2")]) {
+        Err(Error::DuplicateLabel { label, .. }) => assert_eq!(label, "a"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing was bridged by the refused calls.
+    assert_eq!(registry.prometheus_expfmt_combined().expect("scrape"), "");
+}
+
+/// End to end: a real Prometheus scrapes a page with every bad text above bridged into it,
+/// through a proxy that sees its answers gzip-compressed. The target stays up, and every other
+/// series (native, repaired, bridged) is there.
+#[test]
+fn prometheus_keeps_the_target_up_whatever_the_callbacks_print() {
+    let registry = level();
+    let mut repaired = 0;
+    for (_, text, outcome) in bad_texts() {
+        registry.add_expfmt_callback(Arc::new(move || Ok(text.to_owned())));
+        if matches!(outcome, Outcome::Repaired(_)) {
+            repaired += 1;
+        }
+    }
+    let server = engine_gauges::MetricsServer::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        registry,
+    )
+    .expect("server");
+    let spy = prom::GzipSpy::start(server.local_addr()).expect("proxy");
+    let Some(prometheus) =
+        prom::PrometheusServer::start(&[prom::ScrapeJob::new("bad-text", [spy.addr()])])
+    else {
+        return;
+    };
+    let fail = |error: String| -> ! { panic!("{error}\nprometheus log:\n{}", prometheus.log()) };
+    prometheus
+        .wait_for_up("bad-text", std::time::Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(e));
+    let alive = prometheus
+        .query_vector("dynamo_component_alive")
+        .unwrap_or_else(|e| fail(e));
+    assert_eq!(alive.len(), 1, "{alive:?}");
+    let bridged = prometheus
+        .query_vector("{__name__=~\"ext_.*\"}")
+        .unwrap_or_else(|e| fail(e));
+    let mut names: Vec<_> = bridged
+        .iter()
+        .map(|s| s.label("__name__").to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), repaired, "repaired families: {names:?}");
+    // Up once more after a few scrapes: no scrape failed in between.
+    let up = prometheus
+        .query_vector("min_over_time(up{job=\"bad-text\"}[5s])")
+        .unwrap_or_else(|e| fail(e));
+    assert!(up.iter().all(|s| s.value == 1.0), "{up:?}");
+    assert!(spy.saw_gzip(), "Prometheus got no gzip answer");
+}

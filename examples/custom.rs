@@ -52,7 +52,7 @@ fn main() -> Result<(), engine_gauges::Error> {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(endpoint, &config);
-    let scheduler = Scheduler::register(&metrics, &config.dp_ranks())?;
+    let scheduler = Scheduler::register(&metrics, &config.dp_ranks()?)?;
 
     scheduler.max_batch_size.set(256);
     scheduler

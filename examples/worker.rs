@@ -87,7 +87,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(endpoint, &config);
-    let ranks = config.dp_ranks();
+    let ranks = config.dp_ranks()?;
 
     // Ctrl-C or SIGTERM, even while the engine is still loading, ends the run gracefully.
     let (stop_tx, stop_rx) = mpsc::channel();

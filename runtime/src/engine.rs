@@ -52,11 +52,31 @@ pub struct EngineConfig {
 
 impl EngineConfig {
     /// The data-parallel ranks this worker owns: `data_parallel_size` ranks from
-    /// `data_parallel_start_rank` (by default just rank 0). Ranks past `u32::MAX` are cut off.
-    pub fn dp_ranks(&self) -> Vec<u32> {
+    /// `data_parallel_start_rank` (by default just rank 0).
+    ///
+    /// # Errors
+    /// [`Error::DataParallelSize`] when the size is 0, wider than a per-rank table holds
+    /// ([`MAX_RANK_SPAN`](crate::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`; checked
+    /// before anything is allocated.
+    pub fn dp_ranks(&self) -> Result<Vec<u32>, Error> {
         let start = self.data_parallel_start_rank.unwrap_or(0);
         let size = self.data_parallel_size.unwrap_or(1);
-        (0..size).map_while(|i| start.checked_add(i)).collect()
+        let refuse = |reason| Error::DataParallelSize {
+            start,
+            size,
+            limit: crate::MAX_RANK_SPAN,
+            reason,
+        };
+        if size == 0 {
+            return Err(refuse("a worker owns at least one rank"));
+        }
+        if size > crate::MAX_RANK_SPAN {
+            return Err(refuse("that is more ranks than a per-rank table holds"));
+        }
+        if start.checked_add(size - 1).is_none() {
+            return Err(refuse("the last rank would be past `u32::MAX`"));
+        }
+        Ok((start..=start + (size - 1)).collect())
     }
 }
 

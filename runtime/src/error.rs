@@ -249,6 +249,22 @@ pub enum Error {
         given: usize,
     },
 
+    /// An engine configuration whose data-parallel ranks cannot be served.
+    #[error(
+        "data_parallel_size {size} from rank {start} is refused: {reason}; a worker owns 1 to {limit} ranks, ending at or before rank {max}",
+        max = u32::MAX
+    )]
+    DataParallelSize {
+        /// `data_parallel_start_rank` (0 when absent).
+        start: u32,
+        /// `data_parallel_size` (1 when absent).
+        size: u32,
+        /// The most ranks a worker owns.
+        limit: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
     /// Encoding the exposition page failed. The crate's own encoder cannot fail, so scrapes no
     /// longer return this; it is kept for code that matches on it.
     #[error("encoding the exposition page failed: {0}")]

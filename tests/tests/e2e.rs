@@ -340,6 +340,27 @@ fn a_taken_port_is_a_clear_error_and_exit_code_1() {
     );
 }
 
+#[test]
+fn an_absurd_dp_size_is_a_one_line_error_and_exit_code_1() {
+    let output = Command::new(example("worker"))
+        .args(["--once", "--dp-size", "4294967295"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the worker");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("worker: data_parallel_size 4294967295 from rank 0 is refused: "),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "no page for a refused configuration"
+    );
+}
+
 /// The `axum` example: the page mounted in an axum router beside another route, served by axum
 /// itself; gzip when asked; the page passes promtool.
 #[test]

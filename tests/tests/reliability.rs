@@ -346,7 +346,8 @@ fn run_concurrent_load(progress: Arc<Progress>) -> String {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(endpoint.clone(), &config);
-    let gauges = ComponentGauges::new(&metrics, &config.dp_ranks()).expect("component gauges");
+    let gauges = ComponentGauges::new(&metrics, &config.dp_ranks().expect("dp ranks"))
+        .expect("component gauges");
     let _lifecycle = LifecycleGauges::new(&metrics, 1.25).expect("lifecycle gauges");
     let own = (0..WRITERS)
         .map(|w| {

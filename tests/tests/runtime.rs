@@ -9,8 +9,8 @@ use engine_gauges::prometheus::{
     IntGaugeVec,
 };
 use engine_gauges::{
-    Component, EngineConfig, EngineMetrics, Error, MetricsHierarchy, MetricsRegistry, MetricsRoot,
-    TestHierarchy, create_metric, create_metric_with_prefix, labels,
+    Component, EngineConfig, EngineMetrics, Error, MAX_RANK_SPAN, MetricsHierarchy,
+    MetricsRegistry, MetricsRoot, TestHierarchy, create_metric, create_metric_with_prefix, labels,
 };
 use engine_gauges_tests::BareLevel;
 
@@ -743,19 +743,44 @@ dynamo_component_g{dynamo_component=\"z\",dynamo_namespace=\"n\"} 1\n"
 
 #[test]
 fn dp_ranks_follow_the_config() {
-    assert_eq!(EngineConfig::default().dp_ranks(), [0]);
-    let c = EngineConfig {
-        data_parallel_size: Some(4),
-        data_parallel_start_rank: Some(4),
-        ..Default::default()
+    let ranks = |start: Option<u32>, size: Option<u32>| {
+        EngineConfig {
+            data_parallel_size: size,
+            data_parallel_start_rank: start,
+            ..Default::default()
+        }
+        .dp_ranks()
     };
-    assert_eq!(c.dp_ranks(), [4, 5, 6, 7]);
-    let edge = EngineConfig {
-        data_parallel_size: Some(3),
-        data_parallel_start_rank: Some(u32::MAX - 1),
-        ..Default::default()
-    };
-    assert_eq!(edge.dp_ranks(), [u32::MAX - 1, u32::MAX]);
+    assert_eq!(ranks(None, None).unwrap(), [0]);
+    assert_eq!(ranks(Some(4), Some(4)).unwrap(), [4, 5, 6, 7]);
+    assert_eq!(
+        ranks(Some(u32::MAX - 1), Some(2)).unwrap(),
+        [u32::MAX - 1, u32::MAX]
+    );
+    assert_eq!(ranks(None, Some(MAX_RANK_SPAN)).unwrap().len(), 65_536);
+    // Refused before anything is built: no ranks, too many, or past `u32::MAX`.
+    for (start, size, reason) in [
+        (0, 0, "at least one rank"),
+        (
+            0,
+            MAX_RANK_SPAN + 1,
+            "more ranks than a per-rank table holds",
+        ),
+        (0, u32::MAX, "more ranks than a per-rank table holds"),
+        (u32::MAX - 1, 3, "past `u32::MAX`"),
+    ] {
+        let error = ranks(Some(start), Some(size)).unwrap_err();
+        assert!(
+            matches!(error, Error::DataParallelSize { start: s, size: n, .. } if s == start && n == size),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains(reason), "{message}");
+        assert!(
+            message.contains(&format!("data_parallel_size {size}")),
+            "{message}"
+        );
+    }
 }
 
 #[test]

@@ -32,6 +32,7 @@ const FIELD_KEYS: &[(&str, &str)] = &[
     ("labels", "labels(\"label\", ..)"),
     ("unseeded", "unseeded"),
     ("from", "from = snapshot_field"),
+    ("max_undeclared_ranks", "max_undeclared_ranks = 64"),
     (
         "buckets",
         "buckets = [0.1, 0.5, 1.0]` or `buckets = engine_gauges::buckets::REQUEST_LATENCY_SECONDS",
@@ -72,6 +73,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) unseeded: Option<Ident>,
     pub(crate) from: Option<FromField>,
     pub(crate) buckets: Option<Buckets>,
+    /// `max_undeclared_ranks = N`: the key and the literal.
+    pub(crate) max_undeclared_ranks: Option<(Ident, syn::LitInt)>,
     /// Doc comment lines, trimmed, blank lines skipped, joined with one space;
     /// `None` when there is no such line.
     pub(crate) doc: Option<String>,
@@ -250,6 +253,12 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                         skip_value(&meta)?;
                     } else if first {
                         out.unseeded = Some(key);
+                    }
+                }
+                "max_undeclared_ranks" => {
+                    let value = value::<syn::LitInt>(&meta, &key, "a whole number", errors)?;
+                    if first {
+                        out.max_undeclared_ranks = value.map(|value| (key, value));
                     }
                 }
                 "buckets" => {

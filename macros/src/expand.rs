@@ -128,6 +128,13 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
         }
         _ => quote!(&[]),
     };
+    let max_undeclared_ranks = match &field.attrs.max_undeclared_ranks {
+        Some((_, value)) => {
+            let value = value.base10_parse::<u32>().unwrap_or_default();
+            quote!(#value)
+        }
+        None => quote!(#krate::DEFAULT_MAX_UNDECLARED_RANKS),
+    };
     let buckets = match field.attrs.buckets.as_ref().map(|buckets| &buckets.value) {
         Some(BucketsValue::Literal { bounds, .. }) => {
             let bounds = bounds.iter().map(|(value, _)| {
@@ -159,6 +166,7 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
             variable_labels: &[#(#variable_labels),*],
             label_values: #label_values,
             buckets: #buckets,
+            max_undeclared_ranks: #max_undeclared_ranks,
             const_labels: &[#(#const_labels),*],
             field: #field_name,
             line: #line,

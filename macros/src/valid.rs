@@ -184,6 +184,7 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
         return;
     };
     let ty = kind.type_name();
+    let a = article(&ty);
     check_labels_fit(field, kind, &ty, errors);
     if let Some(key) = &field.attrs.unseeded
         && !kind.seedable()
@@ -192,7 +193,7 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
             key.span(),
             format!(
                 "`unseeded` only applies to `{PER_RANK}<..>` and `{FAMILY}<..>` fields (it leaves \
-                 their series absent until first written); field `{name}` is a `{ty}`: remove \
+                 their series absent until first written); field `{name}` is {a} `{ty}`: remove \
                  `unseeded`"
             ),
         );
@@ -216,11 +217,31 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
             format!("`from` cannot write field `{name}`: {why}"),
         );
     }
+    if let Some((key, value)) = &field.attrs.max_undeclared_ranks {
+        if !kind.per_rank() {
+            errors.at(
+                key.span(),
+                format!(
+                    "`max_undeclared_ranks` only applies to `{PER_RANK}<..>` fields (it bounds the \
+                     ranks written beyond the declared ones); field `{name}` is {a} `{ty}`: remove \
+                     `max_undeclared_ranks`"
+                ),
+            );
+        } else if value.base10_parse::<u32>().is_err() {
+            errors.at(
+                value.span(),
+                format!(
+                    "`max_undeclared_ranks` is a number of ranks from 0 to {}: `{value}` is not one",
+                    u32::MAX
+                ),
+            );
+        }
+    }
     match &field.attrs.buckets {
         Some(buckets) if !kind.histogram() => errors.at(
             buckets.key.span(),
             format!(
-                "`buckets` only applies to histograms; field `{name}` is a `{ty}`: remove \
+                "`buckets` only applies to histograms; field `{name}` is {a} `{ty}`: remove \
                  `buckets`"
             ),
         ),
@@ -241,6 +262,7 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
 /// label for a typed family, refused otherwise.
 fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &mut Errors) {
     let name = field.field_name();
+    let a = article(ty);
     if let (Some(set), Some(count)) = (kind.label_set(), kind.written_arity())
         && !(2..=4).contains(&count)
     {
@@ -278,7 +300,7 @@ fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &m
         (Some(labels), Some(count)) if labels.names.len() != count => errors.at(
             labels.key.span(),
             format!(
-                "field `{name}` is a `{ty}`, whose label set has {count} label{s}, but \
+                "field `{name}` is {a} `{ty}`, whose label set has {count} label{s}, but \
                  `labels(..)` names {given}: give one name per label, in the order of the set",
                 s = if count == 1 { "" } else { "s" },
                 given = labels.names.len(),
@@ -434,4 +456,12 @@ fn check_label(
     };
     errors.at(span, message);
     false
+}
+
+/// "an" before a type whose name starts with a vowel (`an IntGauge`), else "a".
+fn article(ty: &str) -> &'static str {
+    match ty.chars().next() {
+        Some('A' | 'E' | 'I' | 'O' | 'U') => "an",
+        _ => "a",
+    }
 }

@@ -3,6 +3,11 @@
 //! Use one with `#[metric(buckets = engine_gauges::buckets::TIME_TO_FIRST_TOKEN_SECONDS)]`, or give
 //! your own bounds: `#[metric(buckets = [0.01, 0.1, 1.0])]`. A histogram without buckets does not
 //! compile: LLM latencies span milliseconds to minutes, and no single default fits them.
+//!
+//! The presets are vLLM's, the engine whose metric names the others (SGLang, and the reference
+//! system's engine metrics) follow. The reference system's backend declares no histogram of its
+//! own; its runtime's request-duration histogram keeps prometheus's defaults, [`DEFAULT`], which
+//! stop at 10 s, short of a long generation.
 
 /// The buckets `create_metric` gives a histogram when it is passed `None`: Prometheus's client
 /// defaults, 5 ms to 10 s.

@@ -16,7 +16,7 @@ use crate::names::{is_valid_metric_name, sanitize_label_name, sanitize_metric_na
 use crate::{Error, labels};
 
 /// The prefix [`create_metric`] puts before every name.
-pub const COMPONENT_PREFIX: &str = "dynamo_component";
+pub const COMPONENT_PREFIX: &str = engine_gauges_rules::DEFAULT_PREFIX;
 
 /// The default histogram buckets, in seconds: [`buckets::DEFAULT`](crate::buckets::DEFAULT).
 pub const DEFAULT_BUCKETS: &[f64] = crate::buckets::DEFAULT;

@@ -60,7 +60,7 @@ pub enum Error {
     },
 
     /// A label name that Prometheus reserves (`__*`, `quantile`, `le` on histograms).
-    #[error("metric `{metric}`: label name `{label}` is reserved: {reason}; choose another name")]
+    #[error("metric `{metric}`: label name `{label}` is reserved: {reason}")]
     ReservedLabel {
         /// The metric being created.
         metric: String,
@@ -200,7 +200,7 @@ pub enum Error {
 
     /// A name that breaks Prometheus's naming conventions, as `promtool check metrics` lints them
     /// (a counter without `_total`, a unit that is not a base unit, camelCase, ...).
-    #[error("metric `{metric}` (a {kind}) breaks Prometheus's naming conventions: {reason}")]
+    #[error("metric `{metric}` ({kind}) breaks Prometheus's naming conventions: {reason}")]
     NamingConvention {
         /// The metric being created.
         metric: String,

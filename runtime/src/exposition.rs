@@ -36,18 +36,19 @@ const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 /// (compressed once). Nothing happens until the returned future is first polled, so a request
 /// whose client left before it was served starts no render.
 ///
-/// It needs a tokio runtime with timers enabled (to bound the wait); the render itself runs on a
-/// thread of its own, never on the runtime's threads.
+/// Inside a tokio runtime it waits without blocking the runtime's threads, and the runtime must
+/// have timers enabled (`enable_time`, which every hyper or axum server has) to bound the wait;
+/// outside any tokio runtime it waits as [`metrics_response_blocking`] does. The render itself
+/// runs on a thread of its own, never on the runtime's threads.
 pub async fn metrics_response(
     registry: &MetricsRegistry,
     request_headers: &HeaderMap,
     options: &ScrapeOptions,
 ) -> Response<Bytes> {
-    let mut wait = options.timeout();
-    if let Some(asked) = prometheus_timeout(request_headers) {
-        wait = wait.min(asked);
+    if tokio::runtime::Handle::try_current().is_err() {
+        return metrics_response_blocking(registry, request_headers, options);
     }
-    let deadline = Instant::now() + wait;
+    let deadline = Instant::now() + wait_for(request_headers, options);
     let render = match start_or_join(registry, options) {
         Ok(render) => render,
         Err(error) => return error_response(&error),
@@ -65,14 +66,53 @@ pub async fn metrics_response(
         let shared = Arc::clone(page.inner());
         let compressed = tokio::task::spawn_blocking(move || gzip_of(&shared)).await;
         if let Ok(Some(body)) = compressed {
-            let mut response = page_response(Bytes::from_owner(SharedBytes(body)));
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-            return response;
+            return gzip_response(body);
         }
     }
-    let mut response = page_response(text_bytes(&page));
+    plain_response(&page)
+}
+
+/// [`metrics_response`] for any server, with no async runtime: the calling thread waits for the
+/// page (at most the timeout of `options`, or Prometheus's shorter one), and gzip is done on it.
+/// The answers are the same.
+pub fn metrics_response_blocking(
+    registry: &MetricsRegistry,
+    request_headers: &HeaderMap,
+    options: &ScrapeOptions,
+) -> Response<Bytes> {
+    let deadline = Instant::now() + wait_for(request_headers, options);
+    let page =
+        match start_or_join(registry, options).and_then(|render| render.wait_blocking(deadline)) {
+            Ok(page) => page,
+            Err(error) => return error_response(&error),
+        };
+    if accepts_gzip(request_headers)
+        && let Some(body) = gzip_of(page.inner())
+    {
+        return gzip_response(body);
+    }
+    plain_response(&page)
+}
+
+/// How long an answer is awaited: the configured timeout, or Prometheus's when it is shorter.
+fn wait_for(request_headers: &HeaderMap, options: &ScrapeOptions) -> Duration {
+    let wait = options.timeout();
+    match prometheus_timeout(request_headers) {
+        Some(asked) => wait.min(asked),
+        None => wait,
+    }
+}
+
+fn gzip_response(body: Arc<[u8]>) -> Response<Bytes> {
+    let mut response = page_response(Bytes::from_owner(SharedBytes(body)));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+fn plain_response(page: &Page) -> Response<Bytes> {
+    let mut response = page_response(text_bytes(page));
     response
         .headers_mut()
         .insert(VARY, HeaderValue::from_static("accept-encoding"));

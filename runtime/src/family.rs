@@ -4,8 +4,9 @@
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use crate::bound::RankBound;
 use crate::metric::{Metric, Series};
 use crate::per_rank::RankLabel;
 
@@ -66,6 +67,9 @@ mod sealed {
 
 impl<T: LabelValue> sealed::Sealed for T {}
 
+// Not recommended in errors: an error about a type that is not a label set should not list the
+// enums that are.
+#[diagnostic::do_not_recommend]
 impl<T: LabelValue> LabelSet for T {
     const ARITY: usize = 1;
     const CARDINALITY: usize = T::VALUES.len();
@@ -84,6 +88,7 @@ impl<T: LabelValue> LabelSet for T {
 macro_rules! tuple_label_set {
     ($arity:literal: $($t:ident $i:tt),+) => {
         impl<$($t: LabelValue),+> sealed::Sealed for ($($t,)+) {}
+        #[diagnostic::do_not_recommend]
         impl<$($t: LabelValue),+> LabelSet for ($($t,)+) {
             const ARITY: usize = $arity;
             const CARDINALITY: usize = 1 $(* $t::VALUES.len())+;
@@ -191,6 +196,10 @@ pub struct Family<L, M> {
     /// For the table of a `PerRank<Family<L, M>>`: the first rank and the number of rows; its
     /// series carry `dp_rank` before `L`'s labels.
     ranks: Option<RankRows>,
+    /// For the table of a `PerRank<Family<L, M>>`: which undeclared ranks writes may reach.
+    bound: Option<Arc<RankBound>>,
+    /// Where dropped writes go: a series registered nowhere.
+    sink: OnceLock<M>,
     _labels: PhantomData<fn(L)>,
 }
 
@@ -213,7 +222,7 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     /// Wraps a registered family whose variable labels are `L`'s, resolving (and, if `seeded`,
     /// creating and zeroing) every combination.
     pub(crate) fn new(metric: &'static str, family: M::Vec, seeded: bool) -> Self {
-        Self::build(metric, Box::new(family), None, &[], seeded)
+        Self::build(metric, Box::new(family), None, &[], seeded, None)
     }
 
     /// The table of a per-rank family labelled `dp_rank` then `L`'s labels: `ranks.rows` rows from
@@ -224,8 +233,9 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
         ranks: RankRows,
         declared: &[u32],
         seeded: bool,
+        bound: Arc<RankBound>,
     ) -> Self {
-        Self::build(metric, family, Some(ranks), declared, seeded)
+        Self::build(metric, family, Some(ranks), declared, seeded, Some(bound))
     }
 
     fn build(
@@ -234,6 +244,7 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
         ranks: Option<RankRows>,
         declared: &[u32],
         seeded: bool,
+        bound: Option<Arc<RankBound>>,
     ) -> Self {
         let rows = ranks.map_or(1, |ranks| ranks.rows);
         let cells: Box<[OnceLock<M>]> = (0..rows * L::CARDINALITY)
@@ -244,6 +255,8 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
             cells,
             metric,
             ranks,
+            bound,
+            sink: OnceLock::new(),
             _labels: PhantomData,
         };
         if seeded {
@@ -307,19 +320,37 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     #[inline(never)]
     fn resolve(&self, index: Option<usize>, row: usize, combination: usize) -> Series<'_, M> {
         match index.and_then(|index| Some((index, self.cells.get(index)?))) {
-            Some((index, cell)) => Series::table(cell.get_or_init(|| self.child(index))),
+            Some((index, cell)) => {
+                if !self.admit(self.rank_of_row(row)) {
+                    return self.dropped();
+                }
+                Series::table(cell.get_or_init(|| self.child(index)))
+            }
             None if combination >= L::CARDINALITY => {
                 Series::owned(out_of_range(self.metric, combination, L::CARDINALITY))
             }
-            None => {
-                let rank = self.ranks.map_or(0, |ranks| {
-                    ranks
-                        .first
-                        .wrapping_add(u32::try_from(row).unwrap_or(u32::MAX))
-                });
-                self.outside(rank, combination)
-            }
+            None => self.outside(self.rank_of_row(row), combination),
         }
+    }
+
+    /// The rank of a row of a per-rank table (0 for a family without ranks).
+    fn rank_of_row(&self, row: usize) -> u32 {
+        self.ranks.map_or(0, |ranks| {
+            ranks
+                .first
+                .wrapping_add(u32::try_from(row).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// Whether a write to `rank` goes through the per-rank bound (always, without ranks).
+    fn admit(&self, rank: u32) -> bool {
+        self.bound.as_ref().is_none_or(|bound| bound.admit(rank))
+    }
+
+    /// Where a dropped write goes.
+    #[cold]
+    fn dropped(&self) -> Series<'_, M> {
+        Series::table(self.sink.get_or_init(M::__detached))
     }
 
     /// The series of a rank outside the table, resolved for this one use.
@@ -328,6 +359,9 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     fn outside(&self, rank: u32, combination: usize) -> Series<'_, M> {
         if combination >= L::CARDINALITY {
             return Series::owned(out_of_range(self.metric, combination, L::CARDINALITY));
+        }
+        if !self.admit(rank) {
+            return self.dropped();
         }
         let rank = RankLabel::new(rank);
         let mut values = LabelValues::new();

@@ -46,6 +46,10 @@ pub struct MetricDescriptor {
     pub label_values: &'static [&'static [&'static str]],
     /// A histogram's bucket upper bounds (the `+Inf` bucket is implied); empty for other kinds.
     pub buckets: &'static [f64],
+    /// For a per-rank field, how many undeclared ranks it takes before it drops writes to new
+    /// ones ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::DEFAULT_MAX_UNDECLARED_RANKS) unless the
+    /// field sets `max_undeclared_ranks`).
+    pub max_undeclared_ranks: u32,
     /// Const labels declared on the set.
     pub const_labels: &'static [(&'static str, &'static str)],
     /// Labels the runtime adds at registration ([`labels::RUNTIME_INJECTED`](crate::labels::RUNTIME_INJECTED)),

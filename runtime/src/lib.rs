@@ -50,6 +50,7 @@ extern crate self as engine_gauges;
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod bound;
 pub mod buckets;
 mod create;
 mod encode;
@@ -82,6 +83,7 @@ pub mod __private;
 
 pub use prometheus;
 
+pub use bound::{DEFAULT_MAX_UNDECLARED_RANKS, DROPPED_WRITES};
 pub use create::{
     COMPONENT_PREFIX, CreateMetric, DEFAULT_BUCKETS, MetricKind, create_metric,
     create_metric_with_prefix,
@@ -89,7 +91,9 @@ pub use create::{
 pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
 #[cfg(feature = "http")]
-pub use exposition::{CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response};
+pub use exposition::{
+    CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response, metrics_response_blocking,
+};
 pub use family::{Family, LabelSet, LabelValue};
 pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};

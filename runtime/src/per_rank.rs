@@ -1,11 +1,12 @@
 //! [`PerRank`]: a family labelled `dp_rank`, with each declared rank's series resolved once.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use prometheus::{Gauge, IntGauge};
+use prometheus::{Gauge, IntCounterVec, IntGauge};
 
 use crate::Error;
+use crate::bound::RankBound;
 use crate::family::{self, ErasedVec, Family, LabelSet, RankRows};
 use crate::metric::{Metric, Series};
 
@@ -17,14 +18,16 @@ pub const MAX_RANK_SPAN: u32 = 1 << 16;
 pub const MAX_TABLE_SERIES: u64 = 1 << 20;
 
 mod sealed {
-    use std::sync::OnceLock;
+    use std::sync::{Arc, OnceLock};
 
+    use crate::bound::RankBound;
     use crate::family::ErasedVec;
 
     /// What a per-rank kind keeps: one cell per rank, or one table; not part of the public API.
     pub trait Sealed: Sized {
         /// The cells (one per rank from `first`, `span` of them), the table, and what is left of
         /// the family, for the `declared` ranks (created and zeroed if `seeded`).
+        #[allow(clippy::too_many_arguments)]
         fn layout(
             metric: &'static str,
             family: ErasedVec,
@@ -32,6 +35,7 @@ mod sealed {
             first: u32,
             span: usize,
             seeded: bool,
+            bound: &Arc<RankBound>,
         ) -> (Box<[OnceLock<Self>]>, Option<Self>, ErasedVec);
         /// How many series one rank holds.
         fn width() -> usize;
@@ -86,6 +90,7 @@ impl<M: Metric> sealed::Sealed for M {
         first: u32,
         span: usize,
         seeded: bool,
+        _bound: &Arc<RankBound>,
     ) -> (Box<[OnceLock<M>]>, Option<M>, ErasedVec) {
         let cells: Box<[OnceLock<M>]> = (0..span).map(|_| OnceLock::new()).collect();
         // An unseeded rank's series appears with its first write.
@@ -133,9 +138,10 @@ impl<L: LabelSet + 'static, M: Metric> sealed::Sealed for Family<L, M> {
         first: u32,
         span: usize,
         seeded: bool,
+        bound: &Arc<RankBound>,
     ) -> (Box<[OnceLock<Self>]>, Option<Self>, ErasedVec) {
         let rows = RankRows { first, rows: span };
-        let table = Family::per_rank(metric, family, rows, declared, seeded);
+        let table = Family::per_rank(metric, family, rows, declared, seeded, Arc::clone(bound));
         (Box::new([]), Some(table), Box::new(()))
     }
 
@@ -167,6 +173,11 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 ///
 /// Declared ranks are seeded at 0 so the family renders from the start, unless the field is
 /// `unseeded`: then a rank's series (and so the family) appears with its first write.
+///
+/// Undeclared ranks are bounded per family (`#[metric(max_undeclared_ranks = N)]`, by default
+/// [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::DEFAULT_MAX_UNDECLARED_RANKS)): past the bound, writes
+/// to new ranks are dropped and counted in [`DROPPED_WRITES`](crate::DROPPED_WRITES), and their
+/// handle writes to a series registered nowhere.
 pub struct PerRank<R> {
     metric: &'static str,
     first: u32,
@@ -175,6 +186,10 @@ pub struct PerRank<R> {
     /// A typed family's table, which holds every (rank, combination) in one flat array.
     table: Option<R>,
     declared: Box<[u32]>,
+    /// Which undeclared ranks writes may reach.
+    bound: Arc<RankBound>,
+    /// Where a series kind's dropped writes go: a series registered nowhere.
+    sink: OnceLock<R>,
     /// The registered `prometheus` family labelled `dp_rank`, used only to create series: kept
     /// without its type, so that `PerRank<R>` is a well-formed type whatever `R` is and an
     /// unsupported `R` is reported once, by the derive.
@@ -214,6 +229,7 @@ impl<R: RankMetric> PerRank<R> {
         family: <R::Series as Metric>::Vec,
         dp_ranks: &[u32],
         seeded: bool,
+        bound: (u32, Option<IntCounterVec>),
     ) -> Self {
         let mut declared: Vec<u32> = dp_ranks.to_vec();
         declared.sort_unstable();
@@ -222,14 +238,24 @@ impl<R: RankMetric> PerRank<R> {
         let span = declared
             .last()
             .map_or(0, |&last| (last - first) as usize + 1);
-        let (cells, table, family) =
-            R::layout(metric, Box::new(family), &declared, first, span, seeded);
+        let bound = Arc::new(RankBound::new(metric, bound.0, &declared, bound.1));
+        let (cells, table, family) = R::layout(
+            metric,
+            Box::new(family),
+            &declared,
+            first,
+            span,
+            seeded,
+            &bound,
+        );
         Self {
             metric,
             first,
             cells,
             table,
             declared: declared.into_boxed_slice(),
+            bound,
+            sink: OnceLock::new(),
             family,
         }
     }
@@ -261,6 +287,9 @@ impl<M: Metric> PerRank<M> {
     #[cold]
     #[inline(never)]
     fn resolve(&self, rank: u32) -> Series<'_, M> {
+        if !self.bound.admit(rank) {
+            return Series::table(self.sink.get_or_init(M::__detached));
+        }
         let make = || series_at::<M>(self.metric, &self.family, rank);
         match rank
             .checked_sub(self.first)
@@ -290,7 +319,9 @@ impl<M: SetGauge> PerRank<M> {
 }
 
 impl<M: Metric> PerRank<M> {
-    /// The underlying `prometheus` family, labelled `dp_rank`.
+    /// The underlying `prometheus` family, labelled `dp_rank`. Not a stable API: the values will
+    /// move into the crate's own store, and this accessor with them.
+    #[doc(hidden)]
     pub fn family(&self) -> &M::Vec {
         match family::vec_of::<M>(&self.family) {
             Some(family) => family,

@@ -28,6 +28,7 @@ pub struct DescriptorParts {
     pub variable_labels: &'static [&'static str],
     pub label_values: &'static [&'static [&'static str]],
     pub buckets: &'static [f64],
+    pub max_undeclared_ranks: u32,
     pub const_labels: &'static [(&'static str, &'static str)],
     pub field: &'static str,
     pub line: u32,
@@ -46,6 +47,7 @@ impl DescriptorParts {
             variable_labels: self.variable_labels,
             label_values: self.label_values,
             buckets: self.buckets,
+            max_undeclared_ranks: self.max_undeclared_ranks,
             const_labels: self.const_labels,
             injected_labels: labels::RUNTIME_INJECTED,
             field: self.field,
@@ -127,7 +129,17 @@ impl<'a> Registrar<'a> {
         let d = self.descriptor(index);
         PerRank::<R>::check_span(d.name, dp_ranks)?;
         let family = self.metric::<<R::Series as Metric>::Vec>(index)?;
-        Ok(PerRank::new(d.name, family, dp_ranks, d.seeded))
+        let dropped = self
+            .metrics
+            .registry()
+            .dropped_writes(self.metrics.hierarchy_dyn());
+        Ok(PerRank::new(
+            d.name,
+            family,
+            dp_ranks,
+            d.seeded,
+            (d.max_undeclared_ranks, dropped),
+        ))
     }
 
     /// Creates and registers the typed family of descriptor `index`.

@@ -59,6 +59,9 @@ pub(crate) struct Inner {
     pub(crate) failures: Failures,
     /// The render of this registry's page in flight, which new scrapes join.
     pub(crate) render: Mutex<Option<Arc<Render>>>,
+    /// The counter of writes the per-rank families of this level dropped, made (and registered)
+    /// with the first such family; `None` inside if it could not be made.
+    dropped_writes: OnceLock<Option<prometheus::IntCounterVec>>,
 }
 
 /// Takes a lock whatever happened to its last holder: every value behind these locks stays
@@ -255,6 +258,35 @@ impl MetricsRegistry {
     /// Whether two handles share one registry.
     pub fn same_registry(&self, other: &MetricsRegistry) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The counter of writes dropped by this level's per-rank families
+    /// ([`DROPPED_WRITES`](crate::DROPPED_WRITES)), labelled `metric` and with `hierarchy`'s
+    /// labels, registered here the first time a family asks for it. Its series appear with the
+    /// first dropped write.
+    pub(crate) fn dropped_writes(
+        &self,
+        hierarchy: &dyn crate::MetricsHierarchy,
+    ) -> Option<prometheus::IntCounterVec> {
+        self.inner
+            .dropped_writes
+            .get_or_init(|| {
+                crate::create_metric_with_prefix(
+                    hierarchy,
+                    "",
+                    crate::DROPPED_WRITES,
+                    "Writes dropped because a per-rank family already held its most undeclared \
+                     ranks, by the family's name.",
+                    &[],
+                    None,
+                    Some(&["metric"]),
+                )
+                .inspect_err(|error| {
+                    tracing::warn!(%error, "could not make the dropped-writes counter; drops are only logged");
+                })
+                .ok()
+            })
+            .clone()
     }
 
     pub(crate) fn register(&self, collector: Box<dyn Collector>) -> prometheus::Result<()> {

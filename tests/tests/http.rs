@@ -825,9 +825,10 @@ fn a_slow_scrape_is_a_503_naming_the_part_at_the_timeout() {
     }
 }
 
-/// Issue case 8: a callback scraping its own registry from a thread it spawns. The inner scrape
-/// gets a clear error by the deadline; the outer returns within its deadline; nothing nests
-/// further.
+/// A callback scraping its own registry from a thread it spawns. The inner scrape gets a clear
+/// error by its deadline; the outer returns within its own (with its page, since the callback
+/// returned in time); nothing nests further. The two deadlines are far apart, so that which
+/// returns first does not depend on the machine's load.
 #[test]
 fn a_callback_scraping_its_registry_from_another_thread_nests_once() {
     let registry = MetricsRegistry::new();
@@ -842,7 +843,7 @@ fn a_callback_scraping_its_registry_from_another_thread_nests_once() {
                 let inner = thread::spawn(move || {
                     let started = Instant::now();
                     let result = registry
-                        .scrape(&ScrapeOptions::new().with_timeout(Duration::from_millis(500)));
+                        .scrape(&ScrapeOptions::new().with_timeout(Duration::from_millis(300)));
                     (result.map(|page| page.len()), started.elapsed())
                 })
                 .join()
@@ -853,23 +854,18 @@ fn a_callback_scraping_its_registry_from_another_thread_nests_once() {
         }));
     }
     let started = Instant::now();
-    let outer = registry.scrape(&ScrapeOptions::new().with_timeout(Duration::from_millis(500)));
+    let outer = registry.scrape(&ScrapeOptions::new().with_timeout(Duration::from_secs(5)));
     let took = started.elapsed();
     assert!(
-        took < Duration::from_millis(900),
+        took < Duration::from_secs(5),
         "the outer scrape took {took:?}"
     );
-    match outer {
-        Err(Error::ScrapeTimeout { running, .. }) => {
-            assert_eq!(running, "update callback #1 of the scraped registry");
-        }
-        other => panic!("the outer scrape: {other:?}"),
-    }
+    assert!(outer.is_ok(), "the outer scrape: {outer:?}");
     let (inner, inner_took) = inner_rx
         .recv_timeout(Duration::from_secs(5))
         .expect("the inner scrape returned");
     assert!(
-        inner_took < Duration::from_millis(900),
+        inner_took >= Duration::from_millis(300) && inner_took < Duration::from_secs(3),
         "the inner scrape took {inner_took:?}"
     );
     match inner {
@@ -987,4 +983,82 @@ fn a_callback_never_runs_twice_at_once() {
         1,
         "the callback ran twice at once"
     );
+}
+
+/// Polls a future to completion on this thread, with no async runtime at all.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(output) => return output,
+            std::task::Poll::Pending => thread::park_timeout(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// The framework-neutral answer needs no runtime: the blocking form, and the async form polled
+/// by something that is not tokio.
+#[test]
+fn the_page_is_answered_without_any_async_runtime() {
+    let root = MetricsRoot::new();
+    let registry = root.registry().clone();
+    let gauge: Gauge =
+        create_metric(&root, "queue_depth", "Requests waiting.", &[], None, None).expect("a gauge");
+    gauge.set(3.0);
+    let options = ScrapeOptions::new();
+    let mut gzip = http::HeaderMap::new();
+    gzip.insert("accept-encoding", "gzip".parse().expect("a header value"));
+
+    let plain =
+        engine_gauges::metrics_response_blocking(&registry, &http::HeaderMap::new(), &options);
+    assert_eq!(plain.status(), 200);
+    let text = String::from_utf8(plain.body().to_vec()).expect("utf-8");
+    assert!(text.ends_with("dynamo_component_queue_depth 3\n"), "{text}");
+
+    let compressed = engine_gauges::metrics_response_blocking(&registry, &gzip, &options);
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let mut inflated = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&compressed.body()[..]),
+        &mut inflated,
+    )
+    .expect("gunzip");
+    assert_eq!(inflated, text);
+
+    let polled = block_on(engine_gauges::metrics_response(
+        &registry,
+        &http::HeaderMap::new(),
+        &options,
+    ));
+    assert_eq!(polled.status(), 200);
+    assert_eq!(polled.body().to_vec(), text.as_bytes());
+
+    // A hung part is a 503 naming it, within the timeout, here too.
+    let (release, hold) = mpsc::channel::<()>();
+    let hold = std::sync::Mutex::new(hold);
+    registry.add_update_callback(Arc::new(move || {
+        let _ = hold
+            .lock()
+            .map(|hold| hold.recv_timeout(Duration::from_secs(10)));
+        Ok(())
+    }));
+    let started = Instant::now();
+    let late = engine_gauges::metrics_response_blocking(
+        &registry,
+        &http::HeaderMap::new(),
+        &ScrapeOptions::new().with_timeout(Duration::from_millis(300)),
+    );
+    assert_eq!(late.status(), 503);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let body = String::from_utf8(late.body().to_vec()).expect("utf-8");
+    assert!(body.contains("update callback #1"), "{body}");
+    drop(release);
 }

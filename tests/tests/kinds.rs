@@ -954,3 +954,91 @@ fn a_per_rank_family_takes_undeclared_ranks_inside_and_outside_its_table() {
         "{text}"
     );
 }
+
+#[derive(Debug, EngineGauges)]
+#[gauges(prefix = "")]
+struct Bounded {
+    /// Blocks by rank, at most two undeclared ranks.
+    #[metric(max_undeclared_ranks = 2, unseeded)]
+    blocks: PerRank<IntGauge>,
+    /// Requests by rank and reason, the default bound.
+    #[metric(labels("reason"))]
+    handled_total: PerRank<Family<Reason, IntCounter>>,
+}
+
+#[test]
+fn undeclared_ranks_are_bounded_and_dropped_writes_counted() {
+    let metrics = bare();
+    let set = Bounded::register(&metrics, &[0, 4]).unwrap();
+    let text = page(metrics.registry());
+    assert!(
+        !text.contains("engine_gauges_dropped_writes_total"),
+        "{text}"
+    );
+
+    // Declared ranks never count against the bound, seeded or not.
+    set.blocks.rank(0).set(1);
+    set.blocks.rank(4).set(1);
+    // Two undeclared ranks, one inside the declared span and one outside it, are taken.
+    set.blocks.rank(2).set(2);
+    set.blocks.rank(9).set(9);
+    set.blocks.rank(9).set(10);
+    // A third is dropped, as often as it is written, and counted.
+    set.blocks.rank(3).set(3);
+    set.blocks.rank(1_000).set(4);
+    set.blocks.set(77, 5);
+    assert_eq!(set.blocks.rank(9).get(), 10);
+
+    let text = page(metrics.registry());
+    let blocks: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("blocks{"))
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            "blocks{dp_rank=\"0\"} 1",
+            "blocks{dp_rank=\"2\"} 2",
+            "blocks{dp_rank=\"4\"} 1",
+            "blocks{dp_rank=\"9\"} 10",
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# TYPE engine_gauges_dropped_writes_total counter\n\
+             engine_gauges_dropped_writes_total{metric=\"blocks\"} 3\n"
+        ),
+        "{text}"
+    );
+    // The bound is per family: the typed family still takes undeclared ranks.
+    set.handled_total.rank(2).with(Reason::Stop).inc();
+    assert_eq!(set.handled_total.rank(2).with(Reason::Stop).get(), 1);
+}
+
+#[test]
+fn twenty_thousand_undeclared_ranks_cost_a_bounded_page() {
+    let metrics = bare();
+    let set = Bounded::register(&metrics, &[0]).unwrap();
+    for rank in 1..=20_000 {
+        set.handled_total.rank(rank).with(Reason::Length).inc();
+    }
+    let text = page(metrics.registry());
+    let series = text
+        .lines()
+        .filter(|line| line.starts_with("handled_total{"))
+        .count();
+    // Rank 0's three seeded series, and one series for each of the 256 undeclared ranks taken.
+    assert_eq!(
+        series,
+        3 + engine_gauges::DEFAULT_MAX_UNDECLARED_RANKS as usize,
+        "{text}"
+    );
+    let dropped = 20_000 - engine_gauges::DEFAULT_MAX_UNDECLARED_RANKS;
+    assert!(
+        text.contains(&format!(
+            "engine_gauges_dropped_writes_total{{metric=\"handled_total\"}} {dropped}\n"
+        )),
+        "{text}"
+    );
+}

@@ -105,7 +105,8 @@ fn plain_fields_prefix_and_crate_path() {
         quote!(impl ::my::eg::EngineGauges for S),
         quote!(prefix: "", short_name: "load_seconds", name: "load_seconds"),
         quote!(kind: ::my::eg::__private::MetricKind::Gauge, per_rank: false, seeded: true),
-        quote!(variable_labels: &[], label_values: &[], buckets: &[], const_labels: &[], field: "type"),
+        quote!(variable_labels: &[], label_values: &[], buckets: &[]),
+        quote!(max_undeclared_ranks: ::my::eg::DEFAULT_MAX_UNDECLARED_RANKS, const_labels: &[], field: "type"),
         quote!(let __f0: Gauge = __registrar.metric(0)?;),
         quote!(Self { r#type: __f0 }),
         quote!(

@@ -228,7 +228,7 @@ fn messages_name_the_attribute_as_written() {
         assert!(
             diags[0].message.starts_with(&format!(
                 "unknown key `colour` in `#[{name}(..)]`: valid keys are `help`, `name`, `labels`, \
-                 `unseeded`, `from`, `buckets`"
+                 `unseeded`, `from`, `max_undeclared_ranks`, `buckets`"
             )),
             "{:?}",
             diags[0].message

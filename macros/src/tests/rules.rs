@@ -116,7 +116,7 @@ fn buckets_by_path_are_checked_by_a_const_assertion() {
     );
     assert!(
         out.contains(
-            "buckets : & engine_gauges :: buckets :: REQUEST_LATENCY_SECONDS , const_labels"
+            "buckets : & engine_gauges :: buckets :: REQUEST_LATENCY_SECONDS , max_undeclared_ranks"
         ),
         "{out}"
     );
@@ -141,7 +141,7 @@ fn buckets_by_path_are_checked_by_a_const_assertion() {
 fn literal_buckets_are_written_into_the_descriptor() {
     let out = derive(&histogram("[-1, 0.25, 2]"));
     assert!(
-        out.contains("buckets : & [- 1f64 , 0.25f64 , 2f64] , const_labels"),
+        out.contains("buckets : & [- 1f64 , 0.25f64 , 2f64] , max_undeclared_ranks"),
         "{out}"
     );
     // Checked already: no assertion is generated.
@@ -268,7 +268,7 @@ fn unseeded_on_families_and_per_rank_fields_only() {
         "unseeded",
         &[
             "`unseeded` only applies to `PerRank<..>` and `Family<..>` fields",
-            "field `requests_total` is a `IntCounter`: remove `unseeded`",
+            "field `requests_total` is an `IntCounter`: remove `unseeded`",
         ],
     );
     assert_error(
@@ -277,7 +277,7 @@ fn unseeded_on_families_and_per_rank_fields_only() {
             "/// h\n#[metric(unseeded, labels(\"a\"))]\nrequests_total: IntCounterVec",
         ),
         "unseeded",
-        &["field `requests_total` is a `IntCounterVec`"],
+        &["field `requests_total` is an `IntCounterVec`"],
     );
 }
 

@@ -114,7 +114,9 @@ pub enum NameProblem<'a> {
 /// Checks the exported name of a metric of type `ty` (prefix included, before the `_bucket`,
 /// `_sum` and `_count` a histogram adds).
 ///
-/// Besides Prometheus's syntax, these are promtool's lints:
+/// Besides Prometheus's syntax, these are promtool's lints (each unit word of the name is
+/// checked, where promtool stops at the first unit word its map yields, in an order that changes
+/// from run to run):
 /// counters end in `_total` and nothing else does; `_count`, `_sum` and `_bucket` are left to
 /// histograms and summaries; no type name as a word; base units only, unabbreviated; snake_case;
 /// no `:`. Two rules go further, on purpose: a histogram's own name may not end in `_count`,

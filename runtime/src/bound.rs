@@ -1,0 +1,109 @@
+//! The bound on the undeclared ranks of one per-rank family, and the counter of the writes it
+//! drops.
+//!
+//! A declared rank's series is resolved when its set registers. Any other rank a write names gets
+//! a series of its own the first time, up to a bound per family: past it, writes to new ranks are
+//! dropped and counted in [`DROPPED_WRITES`]`{metric="<exported name>"}`, on the page of the
+//! family's level from the first dropped write on. This keeps a worker whose engine reports ranks
+//! it was never told about (a misconfiguration, a bug, hostile input) from growing without bound:
+//! every series costs memory and every scrape time, on the worker and in Prometheus. Prometheus's
+//! guidance is to keep a metric's label values few and bounded, and OpenTelemetry's SDKs cap the
+//! series of a metric the same way (2,000 by default, with an overflow series).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use prometheus::{IntCounter, IntCounterVec};
+
+use crate::registry::lock;
+
+/// The name of the counter of writes dropped by a per-rank family's bound on undeclared ranks.
+pub const DROPPED_WRITES: &str = "engine_gauges_dropped_writes_total";
+
+/// How many undeclared ranks a per-rank family takes by default before it drops writes to new
+/// ones: four times the widest data-parallel deployments in use, still a small page. Set it per
+/// field with `#[metric(max_undeclared_ranks = N)]`.
+pub const DEFAULT_MAX_UNDECLARED_RANKS: u32 = 256;
+
+/// Which ranks a per-rank family has taken beyond its declared ones.
+pub struct RankBound {
+    metric: &'static str,
+    limit: usize,
+    /// The declared ranks, sorted: always taken, never counted.
+    declared: Box<[u32]>,
+    taken: Mutex<HashSet<u32>>,
+    /// The level's counter of dropped writes, if it could be made.
+    dropped: Option<IntCounterVec>,
+    /// This family's series of it, made with the first dropped write.
+    counter: OnceLock<IntCounter>,
+    warned: AtomicBool,
+}
+
+impl RankBound {
+    pub(crate) fn new(
+        metric: &'static str,
+        limit: u32,
+        declared: &[u32],
+        dropped: Option<IntCounterVec>,
+    ) -> Self {
+        Self {
+            metric,
+            limit: limit as usize,
+            declared: declared.into(),
+            taken: Mutex::new(HashSet::new()),
+            dropped,
+            counter: OnceLock::new(),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a write to `rank` goes through: a declared rank, a rank taken before, or a new one
+    /// while there is room. A refused write is counted.
+    #[cold]
+    pub(crate) fn admit(&self, rank: u32) -> bool {
+        if self.declared.binary_search(&rank).is_ok() {
+            return true;
+        }
+        let mut taken = lock(&self.taken);
+        if taken.contains(&rank) {
+            return true;
+        }
+        if taken.len() < self.limit {
+            taken.insert(rank);
+            return true;
+        }
+        drop(taken);
+        self.count_dropped(rank);
+        false
+    }
+
+    fn count_dropped(&self, rank: u32) {
+        if let Some(dropped) = &self.dropped {
+            self.counter
+                .get_or_init(|| dropped.with_label_values(&[self.metric]))
+                .inc();
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                metric = self.metric,
+                rank,
+                limit = self.limit,
+                "a write to an undeclared rank was dropped: the family already holds its most \
+                 undeclared ranks; declare the worker's ranks at registration, or raise \
+                 `max_undeclared_ranks` (every later drop is counted in {DROPPED_WRITES})"
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for RankBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let taken = lock(&self.taken).len();
+        f.debug_struct("RankBound")
+            .field("metric", &self.metric)
+            .field("limit", &self.limit)
+            .field("taken", &taken)
+            .finish_non_exhaustive()
+    }
+}

@@ -21,7 +21,8 @@ struct Lifecycle {
     /// Time spent releasing engine resources during shutdown. Set
     /// by the framework once after engine.cleanup() returns.
     cleanup_time_seconds: Gauge,
-    /// Seconds one stage of the graceful shutdown took, by stage and by how it ended.
+    /// Seconds one stage of the graceful shutdown took, by stage and by how it ended. A stage
+    /// that never ran has no series.
     #[metric(labels("stage", "reason"), unseeded)]
     shutdown_stage_seconds: Family<(ShutdownStage, ShutdownReason), Gauge>,
 }

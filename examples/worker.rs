@@ -33,8 +33,9 @@ struct Args {
     /// The name the model is served under: the `model_name` label.
     #[arg(long, default_value = "qwen3-0.6b")]
     served_model_name: String,
-    /// The worker's connection id: the `worker_id` label, in hex.
-    #[arg(long, default_value_t = 0x7b1d_3c2a)]
+    /// The worker's connection id, in hex (`0x7b1d3c2a` or `7b1d3c2a`): the `worker_id` label,
+    /// which shows it in lowercase hex without `0x`.
+    #[arg(long, default_value = "0x7b1d3c2a", value_parser = parse_hex_id)]
     connection_id: u64,
     /// Data-parallel ranks this worker owns, from rank 0.
     #[arg(long, default_value_t = 2)]
@@ -51,6 +52,16 @@ struct Args {
     /// Print one exposition page to stdout and exit, without serving.
     #[arg(long)]
     once: bool,
+}
+
+/// A connection id in hex, with or without `0x`.
+fn parse_hex_id(text: &str) -> Result<u64, String> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    u64::from_str_radix(digits, 16)
+        .map_err(|error| format!("`{text}` is not a connection id in hex ({error})"))
 }
 
 fn main() -> ExitCode {

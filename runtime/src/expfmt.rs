@@ -19,8 +19,18 @@
 //! | a histogram or summary series without `_sum` and `_count`, a fractional count | refused |
 //!
 //! Samples of one family may be spread over the text; they are gathered into one family.
+//!
+//! What is refused costs the family it belongs to, not the text: as Go's `promhttp` does, a
+//! problem drops its whole metric family (every line of it, before and after the bad one) and
+//! the text's other families are kept. A line belongs to the family its sample name maps to (a
+//! histogram's `_bucket`, `_sum` and `_count` samples and a summary's `_sum` and `_count` to the
+//! histogram or summary), or to the family its `HELP` or `TYPE` line names; a refused `TYPE` line
+//! of a histogram or summary also drops the families named like its samples, so that no part of
+//! it is served as a family of its own. A refused line that names no family (no valid metric
+//! name) is dropped alone. A line that is refused never changes how the other lines are read,
+//! so each kept family is exactly what the text would give without the dropped lines.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType, Quantile,
@@ -29,18 +39,30 @@ use prometheus::proto::{
 
 use crate::names::{is_valid_label_name, is_valid_metric_name};
 
-/// Parses `text` into families, in the order their names first appear. Families declared by
-/// `HELP` or `TYPE` lines without any sample are left out.
-///
-/// # Errors
-/// What is wrong, naming the line (`line N: ...: "the line"`).
-pub(crate) fn parse(text: &str) -> Result<Vec<MetricFamily>, String> {
+/// What [`parse`] makes of a text.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// The families with no problem, in the order their names first appear. Families declared by
+    /// `HELP` or `TYPE` lines without any sample are left out.
+    pub(crate) families: Vec<MetricFamily>,
+    /// What is wrong, one message per problem, in the order found: naming the line
+    /// (`line N: ...: "the line"`), or the family for a fault found once the text is read whole
+    /// (a series' missing parts), and what was dropped for it.
+    pub(crate) problems: Vec<String>,
+}
+
+/// Parses `text` into families, dropping each family that has a problem (see the module doc).
+pub(crate) fn parse(text: &str) -> Parsed {
     let mut parser = Parser::default();
     for (index, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        parser
-            .line(line)
-            .map_err(|what| format!("line {}: {what}: {line:?}", index + 1))?;
+        parser.blame.clear();
+        if let Err(what) = parser.line(line) {
+            let dropped = parser.drop_blamed();
+            parser
+                .problems
+                .push(format!("line {}: {what}: {line:?}; {dropped}", index + 1));
+        }
     }
     parser.finish()
 }
@@ -49,6 +71,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<MetricFamily>, String> {
 struct Parser {
     families: Vec<Draft>,
     by_name: HashMap<String, usize>,
+    /// The families the line being read belongs to, set as soon as its name is read: a problem
+    /// with the line drops them.
+    blame: Vec<String>,
+    /// The families dropped for a problem.
+    dropped: HashSet<String>,
+    problems: Vec<String>,
 }
 
 struct Draft {
@@ -103,6 +131,7 @@ impl Parser {
                         "a HELP line needs a valid metric name, not {name:?}"
                     ));
                 }
+                self.blame.push(name.to_owned());
                 let help = unescape(help, false);
                 let draft = self.draft(name);
                 match &draft.help {
@@ -122,6 +151,13 @@ impl Parser {
                     return Err(format!(
                         "a TYPE line needs a valid metric name, not {name:?}"
                     ));
+                }
+                self.blame.push(name.to_owned());
+                if matches!(kind, "histogram" | "summary") {
+                    // Refused, the line would leave the samples of a histogram or summary to be
+                    // read as families of their own.
+                    self.blame
+                        .extend(["_bucket", "_sum", "_count"].map(|s| format!("{name}{s}")));
                 }
                 let kind = match kind {
                     "counter" => MetricType::COUNTER,
@@ -216,6 +252,7 @@ impl Parser {
         if !is_valid_metric_name(name) {
             return Err("a sample must start with a valid metric name".to_owned());
         }
+        self.blame.push(self.family_of(name).0);
         let mut rest = &line[name_end..];
         let mut labels = Vec::new();
         if let Some(inside) = rest.strip_prefix('{') {
@@ -316,10 +353,20 @@ impl Parser {
         Ok(())
     }
 
-    fn finish(self) -> Result<Vec<MetricFamily>, String> {
-        let mut out = Vec::new();
-        for draft in self.families {
-            if draft.series.is_empty() {
+    /// Drops the families blamed for the line just refused; says what was dropped.
+    fn drop_blamed(&mut self) -> String {
+        let Some(first) = self.blame.first() else {
+            return "dropped the line".to_owned();
+        };
+        let said = format!("dropped family `{first}`");
+        self.dropped.extend(self.blame.drain(..));
+        said
+    }
+
+    fn finish(mut self) -> Parsed {
+        let mut families = Vec::new();
+        'families: for draft in std::mem::take(&mut self.families) {
+            if draft.series.is_empty() || self.dropped.contains(&draft.name) {
                 continue;
             }
             let kind = draft.kind.unwrap_or(MetricType::UNTYPED);
@@ -329,12 +376,22 @@ impl Parser {
             family.set_field_type(kind);
             let mut metrics = Vec::with_capacity(draft.series.len());
             for series in draft.series {
-                metrics.push(build_metric(&draft.name, kind, series)?);
+                match build_metric(&draft.name, kind, series) {
+                    Ok(metric) => metrics.push(metric),
+                    Err(what) => {
+                        self.problems
+                            .push(format!("{what}; dropped family `{}`", draft.name));
+                        continue 'families;
+                    }
+                }
             }
             family.set_metric(metrics);
-            out.push(family);
+            families.push(family);
         }
-        Ok(out)
+        Parsed {
+            families,
+            problems: self.problems,
+        }
     }
 }
 
@@ -580,8 +637,18 @@ mod tests {
     use super::*;
     use crate::encode::encode;
 
-    fn render(text: &str) -> Result<String, String> {
-        parse(text).map(|families| encode(&families))
+    /// The page `text` renders to, or its problems.
+    fn render(text: &str) -> Result<String, Vec<String>> {
+        let parsed = parse(text);
+        if parsed.problems.is_empty() {
+            Ok(encode(&parsed.families))
+        } else {
+            Err(parsed.problems)
+        }
+    }
+
+    fn names(parsed: &Parsed) -> Vec<&str> {
+        parsed.families.iter().map(MetricFamily::name).collect()
     }
 
     #[test]
@@ -655,67 +722,87 @@ mod tests {
     }
 
     #[test]
-    fn refusals_name_the_line_and_the_fault() {
-        for (text, line, fault) in [
+    fn refusals_name_the_line_and_the_fault_and_drop_only_its_family() {
+        for (text, line, fault, kept) in [
             (
                 "ok 1\nx{a=\"1\",a=\"2\"} 1\n",
                 2,
                 "label `a` is given twice",
+                &["ok"][..],
             ),
-            ("x{__name__=\"y\"} 1\n", 1, "`__name__`"),
-            ("x 1e999\n", 1, "not a number"),
-            ("x +nan\n", 1, "not a number"),
-            ("x -NaN\n", 1, "not a number"),
-            ("x 1 +1700000000000\n", 1, "digits only"),
-            ("x 1 -5\n", 1, "digits only"),
-            ("x 1 1.5\n", 1, "digits only"),
-            ("x 1 99999999999999999999\n", 1, "past the largest"),
+            ("x{__name__=\"y\"} 1\n", 1, "`__name__`", &[]),
+            ("x 1e999\nok 1\n", 1, "not a number", &["ok"]),
+            ("x +nan\n", 1, "not a number", &[]),
+            ("x -NaN\n", 1, "not a number", &[]),
+            ("x 1 +1700000000000\n", 1, "digits only", &[]),
+            ("x 1 -5\n", 1, "digits only", &[]),
+            ("x 1 1.5\n", 1, "digits only", &[]),
+            ("x 1 99999999999999999999\n", 1, "past the largest", &[]),
             (
-                "x_total 1\n# TYPE x_total counter\n",
+                "x_total 1\nok 1\n# TYPE x_total counter\n",
+                3,
+                "after its samples",
+                &["ok"],
+            ),
+            // The samples read before the TYPE line go with it.
+            (
+                "h_count 1\n# TYPE h histogram\n",
                 2,
                 "after its samples",
+                &[],
             ),
-            ("h_count 1\n# TYPE h histogram\n", 2, "after its samples"),
-            ("# TYPE x gauge\n# TYPE x counter\nx 1\n", 2, "second TYPE"),
-            ("# HELP x a\n# HELP x b\nx 1\n", 2, "second HELP"),
-            ("x 1\nx 2\n", 2, "given twice"),
-            ("# TYPE x nonsense\n", 1, "unknown metric type"),
-            ("# TYPE x gauge extra\n", 1, "nothing after"),
-            ("# HELP 9x a\n", 1, "valid metric name"),
-            ("x{ 1\n", 1, "unterminated label set"),
-            ("x{1=\"a\"} 1\n", 1, "invalid label name"),
-            ("x{a=1} 1\n", 1, "double quotes"),
-            ("x{a=\"1\"}1\n", 1, "needs a blank"),
-            ("x{a=\"1} 1\n", 1, "unterminated"),
-            ("x{a=\"1\" b=\"2\"} 1\n", 1, "separated by"),
-            ("x\n", 1, "needs a blank"),
-            ("x 1 2 3\n", 1, "at most a timestamp"),
-            ("9x 1\n", 1, "valid metric name"),
-            ("# TYPE h histogram\nh_bucket 1\n", 2, "needs an `le`"),
+            (
+                "# TYPE x gauge\n# TYPE x counter\nx 1\nok 1\n",
+                2,
+                "second TYPE",
+                &["ok"],
+            ),
+            ("# HELP x a\n# HELP x b\nx 1\n", 2, "second HELP", &[]),
+            ("x 1\nok 1\nx 2\n", 3, "given twice", &["ok"]),
+            ("# TYPE x nonsense\nx 1\n", 1, "unknown metric type", &[]),
+            ("# TYPE x gauge extra\nx 1\n", 1, "nothing after", &[]),
+            ("# HELP 9x a\nok 1\n", 1, "valid metric name", &["ok"]),
+            ("x{ 1\n", 1, "unterminated label set", &[]),
+            ("x{1=\"a\"} 1\n", 1, "invalid label name", &[]),
+            ("x{a=1} 1\n", 1, "double quotes", &[]),
+            ("x{a=\"1\"}1\n", 1, "needs a blank", &[]),
+            ("x{a=\"1} 1\n", 1, "unterminated", &[]),
+            ("x{a=\"1\" b=\"2\"} 1\n", 1, "separated by", &[]),
+            ("x\n", 1, "needs a blank", &[]),
+            ("x 1 2 3\n", 1, "at most a timestamp", &[]),
+            ("ok 1\n9x 1\n", 2, "valid metric name", &["ok"]),
+            ("# TYPE h histogram\nh_bucket 1\n", 2, "needs an `le`", &[]),
             (
                 "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n",
                 2,
                 "must be a number",
+                &[],
             ),
-            ("# TYPE s summary\ns 1\n", 2, "needs a `quantile`"),
+            ("# TYPE s summary\ns 1\n", 2, "needs a `quantile`", &[]),
             (
-                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n",
+                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\nok 1\n",
                 0,
                 "lacks its `_sum`",
+                &["ok"],
             ),
             (
                 "# TYPE h histogram\nh_sum 1\nh_count 1.5\n",
                 0,
                 "whole number",
+                &[],
             ),
             (
                 "# TYPE h histogram\nh_bucket{le=\"1\"} -1\nh_sum 1\nh_count 1\n",
                 0,
                 "whole number",
+                &[],
             ),
-            ("# TYPE h histogram\nh 1\n", 2, "is a histogram"),
+            ("# TYPE h histogram\nh 1\n", 2, "is a histogram", &[]),
         ] {
-            let error = parse(text).expect_err(text);
+            let parsed = parse(text);
+            let [error] = &parsed.problems[..] else {
+                panic!("{text:?}: one problem expected: {:?}", parsed.problems);
+            };
             // Faults found once the text is read whole (a series' missing parts) have no line.
             if line > 0 {
                 assert!(
@@ -726,6 +813,117 @@ mod tests {
                 assert!(!error.starts_with("line "), "{text:?}: {error}");
             }
             assert!(error.contains(fault), "{text:?}: {error}");
+            assert_eq!(names(&parsed), kept, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_costs_its_family_only() {
+        let parsed = parse("good 1\nx 1e999\nalso_good 2\n");
+        assert_eq!(
+            encode(&parsed.families),
+            "# TYPE good untyped\ngood 1\n# TYPE also_good untyped\nalso_good 2\n"
+        );
+        let [problem] = &parsed.problems[..] else {
+            panic!("{:?}", parsed.problems);
+        };
+        assert!(
+            problem.starts_with("line 2: \"1e999\" is not a number")
+                && problem.ends_with(": \"x 1e999\"; dropped family `x`"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn a_bad_line_drops_its_whole_family_before_and_after_it() {
+        let text = "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\n\
+                    h_bucket{le=\"2\"} x\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n\
+                    # HELP g G.\n# TYPE g gauge\ng 5\n\
+                    # HELP s S.\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 2\n\
+                    s{quantile=\"0.9\",quantile=\"1\"} 1\n";
+        let parsed = parse(text);
+        assert_eq!(
+            encode(&parsed.families),
+            "# HELP g G.\n# TYPE g gauge\ng 5\n"
+        );
+        assert_eq!(parsed.problems.len(), 2, "{:?}", parsed.problems);
+        assert!(
+            parsed.problems[0].starts_with("line 4: ")
+                && parsed.problems[0].ends_with("dropped family `h`"),
+            "{:?}",
+            parsed.problems
+        );
+        assert!(
+            parsed.problems[1].starts_with("line 16: ")
+                && parsed.problems[1].ends_with("dropped family `s`"),
+            "{:?}",
+            parsed.problems
+        );
+    }
+
+    #[test]
+    fn a_refused_histogram_type_line_leaves_no_part_of_it() {
+        // Without its TYPE line the samples would read as three untyped families.
+        let text = "# TYPE h histogram extra\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n\
+                    # TYPE g gauge\ng 1\n";
+        let parsed = parse(text);
+        assert_eq!(names(&parsed), ["g"], "{:?}", parsed.problems);
+        assert_eq!(parsed.problems.len(), 1, "{:?}", parsed.problems);
+    }
+
+    #[test]
+    fn lines_that_name_no_family_are_dropped_alone() {
+        let parsed = parse("%%%\n# HELP a A.\n%%%\na 1\n{x=\"1\"} 2\n# TYPE 9b gauge\nb 2\n%%%");
+        assert_eq!(
+            encode(&parsed.families),
+            "# HELP a A.\n# TYPE a untyped\na 1\n# TYPE b untyped\nb 2\n"
+        );
+        let lines: Vec<_> = parsed
+            .problems
+            .iter()
+            .map(|p| {
+                assert!(p.ends_with("; dropped the line"), "{p}");
+                p.split(':').next().unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(lines, ["line 1", "line 3", "line 5", "line 6", "line 8"]);
+    }
+
+    #[test]
+    fn kept_families_do_not_depend_on_the_dropped_lines() {
+        // Each text, and the same text with the dropped families' lines and the garbage left
+        // out: the kept families render alike, and the second text has no problem.
+        for (text, clean) in [
+            (
+                "a 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1.5\nb 2\n",
+                "a 1\nb 2\n",
+            ),
+            (
+                "# TYPE s summary\ns_sum 1\n# TYPE s_sum gauge\ns_count 1\ns 7\nt 1\n",
+                "t 1\n",
+            ),
+            (
+                "h_sum 1\n# TYPE h histogram\nh_count 1\nh_bucket{le=\"+Inf\"} 1\nc_total 1\n",
+                "c_total 1\n",
+            ),
+            (
+                "# TYPE x gauge\n# HELP x X.\nx 1\n# TYPE x counter\nx_total 1\n%%%\nx_sum 2\n",
+                "x_total 1\nx_sum 2\n",
+            ),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n\
+                 h_sum 1\nh_count 1\nh_total 3\n",
+                "h_total 3\n",
+            ),
+        ] {
+            let parsed = parse(text);
+            assert!(!parsed.problems.is_empty(), "{text:?}");
+            assert_eq!(
+                Ok(encode(&parsed.families)),
+                render(clean),
+                "{text:?}: {:?}",
+                parsed.problems
+            );
         }
     }
 }

@@ -204,17 +204,21 @@ mod tests {
     fn taken_names_cover_a_histograms_samples() {
         let histogram = Histogram::with_opts(HistogramOpts::new("h", "H.")).expect("histogram");
         let mut taken = TakenNames::from_families(&histogram.collect());
+        let parsed = |text: &str| {
+            let parsed = parse(text);
+            assert_eq!(parsed.problems, Vec::<String>::new(), "{text:?}");
+            parsed.families
+        };
         for text in ["h_count 1\n", "h 1\n", "h_bucket 1\n", "h_sum 1\n"] {
-            let families = parse(text).expect(text);
+            let families = parsed(text);
             let error = taken.accept(&families).expect_err(text);
             assert!(error.contains("already on the page"), "{error}");
         }
-        let fine = parse("h_total 1\n").expect("parses");
+        let fine = parsed("h_total 1\n");
         assert_eq!(taken.accept(&fine), Ok(()));
         assert!(taken.accept(&fine).is_err(), "taken once accepted");
         // Within one text: a histogram and a family named like one of its samples.
-        let clash =
-            parse("# TYPE g summary\ng_sum 1\ng_count 1\n# TYPE g_sum gauge\n").expect("parses");
+        let clash = parsed("# TYPE g summary\ng_sum 1\ng_count 1\n# TYPE g_sum gauge\n");
         assert_eq!(clash.len(), 1, "g_sum's samples belong to the summary g");
     }
 

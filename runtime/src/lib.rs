@@ -8,7 +8,7 @@
 //! ([`MetricsRegistry::prometheus_expfmt_combined`]), and hands engines an [`EngineMetrics`]
 //! handle carrying their auto-labels. Foreign `prometheus` collectors and registries, and
 //! exposition text, can be bridged into the page ([`EngineMetrics::add_foreign_registry`]) and
-//! cannot break it. With the `http` feature the page is served ([`MetricsServer`]) or mounted in
+//! cannot break it. With the `http` feature the page is served (`MetricsServer`) or mounted in
 //! a server you run (`metrics_response`; `axum::metrics_route` with the `axum` feature), with
 //! bounded scrapes, connections and memory.
 //!

@@ -60,7 +60,7 @@ pub struct LifecycleGauges {
 }
 
 impl LifecycleGauges {
-    /// Registers the three gauges at `metrics`' level and sets the model load time (the measured
+    /// Registers the lifecycle metrics at `metrics`' level and sets the model load time (the measured
     /// duration of `engine.start()`); drain and cleanup start at 0.
     ///
     /// # Errors

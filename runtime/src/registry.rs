@@ -22,9 +22,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// that renders its own text.
 ///
 /// The text is parsed strictly (the rules Prometheus's own parser applies) and re-rendered with
-/// the rest of the page, so that whatever a callback prints, the page stays valid. Text that
-/// cannot be read, or that repeats a family the page already has, is dropped whole, logged and
-/// counted. Prefer [`MetricsRegistry::add_collector`] or
+/// the rest of the page, so that whatever a callback prints, the page stays valid. A family whose
+/// text cannot be read, or that repeats a family the page already has, is dropped (the text's
+/// other families stay), logged and counted. Prefer [`MetricsRegistry::add_collector`] or
 /// [`MetricsRegistry::add_foreign_registry`] when the foreign metrics are `prometheus`
 /// collectors: no text round trip, and labels can be injected.
 pub type PrometheusExpositionFormatCallback =
@@ -193,8 +193,12 @@ impl MetricsRegistry {
     }
 
     /// Adds a callback whose exposition text is bridged into every combined scrape that includes
-    /// this registry (see [`PrometheusExpositionFormatCallback`] for what happens to the text). A
-    /// callback that errors or panics is skipped, logged and counted.
+    /// this registry (see [`PrometheusExpositionFormatCallback`]). The text is parsed strictly
+    /// and re-rendered; what is wrong costs only the metric family it belongs to (all of that
+    /// family's lines, as Go's `promhttp` drops a bad family), and a family the page already has
+    /// is dropped alone: the callback's other families are served. Every problem is logged, and a
+    /// callback with any dropped line or family counts one `text_callback` failure per scrape. A
+    /// callback that errors or panics is skipped, logged and counted the same way.
     pub fn add_expfmt_callback(&self, callback: PrometheusExpositionFormatCallback) {
         lock(&self.inner.expfmt_callbacks).push(Part::new(callback));
     }
@@ -322,8 +326,8 @@ impl MetricsRegistry {
     ///    help text and type; a later family that disagrees is dropped whole. A series (name and
     ///    label pairs) seen before is dropped: the first wins.
     /// 4. Gathers the bridged collectors and registries, and parses the text callbacks' output.
-    ///    A bridged family that the page cannot carry, or that repeats a family already on the
-    ///    page, is dropped (a text callback's text is dropped whole).
+    ///    A bridged family (or a family of a text callback's output) that the page cannot carry,
+    ///    or that repeats a family already on the page, is dropped; the others stay.
     /// 5. Sorts families by name and encodes them.
     ///
     /// A failure in one part never costs the page: a part that errors or panics, and a family

@@ -96,17 +96,33 @@ pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<St
             let what = format!("text callback #{} of {place}", i + 1);
             let parsed = run_part(part, &what, cx, failures, |callback| {
                 let text = callback()?;
-                let families = expfmt::parse(&text)?;
-                taken.accept(&families)?;
-                Ok(families)
+                Ok(expfmt::parse(&text))
             })?;
-            match parsed {
-                Some(Ok(parsed)) => families.extend(parsed),
+            let parsed = match parsed {
+                Some(Ok(parsed)) => parsed,
                 Some(Err(message)) => {
                     failures.record(Failure::TextCallback);
-                    tracing::warn!(part = %what, error = %message, "exposition text callback failed or printed unusable text; dropped its text");
+                    tracing::warn!(part = %what, error = %message, "exposition text callback failed; dropped its text");
+                    continue;
                 }
-                None => {}
+                None => continue,
+            };
+            // One failure per callback, however many of its families or lines were dropped.
+            let mut failed = !parsed.problems.is_empty();
+            for problem in &parsed.problems {
+                tracing::warn!(part = %what, error = %problem, "exposition text callback printed unusable text; dropped what it belongs to and kept the rest");
+            }
+            for family in parsed.families {
+                match taken.accept(std::slice::from_ref(&family)) {
+                    Ok(()) => families.push(family),
+                    Err(message) => {
+                        failed = true;
+                        tracing::warn!(part = %what, error = %message, "dropped a family of an exposition text callback");
+                    }
+                }
+            }
+            if failed {
+                failures.record(Failure::TextCallback);
             }
         }
     }

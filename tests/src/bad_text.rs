@@ -6,7 +6,8 @@
 pub enum Outcome {
     /// Re-rendered as this text (the families it holds, as the page prints them).
     Repaired(&'static str),
-    /// Dropped whole and counted as a `text_callback` failure.
+    /// Its family dropped (each text holds one family; others printed with it are kept) and
+    /// counted as a `text_callback` failure.
     Dropped,
 }
 

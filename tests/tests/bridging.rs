@@ -36,6 +36,25 @@ fn failures_line(kind: &str, count: u32) -> String {
     format!("engine_gauges_scrape_failures_total{{kind=\"{kind}\"}} {count}\n")
 }
 
+/// The failure counter's family as the page renders it, with one `text_callback` failure.
+fn one_text_callback_failure() -> String {
+    let mut family =
+        "# HELP engine_gauges_scrape_failures_total Failures met by this page's scrapes: \
+                      parts skipped so that the rest could be served.\n\
+                      # TYPE engine_gauges_scrape_failures_total counter\n"
+            .to_owned();
+    for kind in [
+        "collector",
+        "family_conflict",
+        "text_callback",
+        "timeout",
+        "update_callback",
+    ] {
+        family.push_str(&failures_line(kind, u32::from(kind == "text_callback")));
+    }
+    family
+}
+
 fn check_with_promtool(page: &str) {
     if let Some(promtool) = prom::promtool() {
         prom::promtool_check_metrics(&promtool, page)
@@ -71,6 +90,85 @@ fn every_bad_callback_text_is_repaired_or_dropped_and_the_page_stays_valid() {
     }
 }
 
+/// A family that every bad text below is followed by, in the same callback; it sorts after all
+/// of theirs.
+const GOOD: &str =
+    "# HELP ext_zz_good Printed after the bad text.\n# TYPE ext_zz_good gauge\next_zz_good 1\n";
+
+#[test]
+fn a_bad_text_costs_its_own_family_not_the_callbacks_other_families() {
+    for (what, text, outcome) in bad_texts() {
+        let registry = level();
+        registry.add_expfmt_callback(Arc::new(move || Ok(format!("{text}{GOOD}"))));
+        let page = registry.prometheus_expfmt_combined().expect("scrape");
+        let expected = match outcome {
+            Outcome::Repaired(rendered) => format!("{ALIVE}{rendered}{GOOD}"),
+            Outcome::Dropped => format!("{ALIVE}{}{GOOD}", one_text_callback_failure()),
+        };
+        assert_eq!(page, expected, "{what}");
+        check_with_promtool(&page);
+    }
+}
+
+#[test]
+fn a_bad_value_drops_its_family_and_keeps_the_others_of_the_text() {
+    let registry = level();
+    registry.add_expfmt_callback(Arc::new(|| Ok("good 1\nx 1e999\nalso_good 2\n".to_owned())));
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    // Families are sorted by name. (The text has no HELP lines, so this page is not checked
+    // with promtool, which wants help text on every family.)
+    assert_eq!(
+        page,
+        format!(
+            "# TYPE also_good untyped\nalso_good 2\n{ALIVE}{}# TYPE good untyped\ngood 1\n",
+            one_text_callback_failure()
+        )
+    );
+}
+
+#[test]
+fn a_bad_line_in_a_histogram_drops_the_whole_histogram_and_keeps_the_gauge() {
+    let registry = level();
+    registry.add_expfmt_callback(Arc::new(|| {
+        Ok(
+            "# HELP ext_latency_seconds Latency.\n# TYPE ext_latency_seconds histogram\n\
+            ext_latency_seconds_bucket{le=\"0.1\"} 1\n\
+            ext_latency_seconds_bucket{le=\"1\"} +nan\n\
+            ext_latency_seconds_bucket{le=\"+Inf\"} 2\n\
+            ext_latency_seconds_sum 1.5\next_latency_seconds_count 2\n\
+            # HELP ext_queue Queued.\n# TYPE ext_queue gauge\next_queue 4\n"
+                .to_owned(),
+        )
+    }));
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert_eq!(
+        page,
+        format!(
+            "{ALIVE}{}# HELP ext_queue Queued.\n# TYPE ext_queue gauge\next_queue 4\n",
+            one_text_callback_failure()
+        )
+    );
+    assert!(!page.contains("ext_latency_seconds"), "{page}");
+    check_with_promtool(&page);
+}
+
+#[test]
+fn garbage_lines_are_dropped_alone() {
+    let registry = level();
+    registry.add_expfmt_callback(Arc::new(|| {
+        Ok("%%%\n# HELP ext_a A.\n%%%\n# TYPE ext_a gauge\next_a 1\n%%%\n".to_owned())
+    }));
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert_eq!(
+        page,
+        format!(
+            "{ALIVE}{}# HELP ext_a A.\n# TYPE ext_a gauge\next_a 1\n",
+            one_text_callback_failure()
+        )
+    );
+    check_with_promtool(&page);
+}
+
 #[test]
 fn all_bad_texts_at_once_leave_every_other_series() {
     let registry = level();
@@ -102,6 +200,33 @@ fn text_repeating_a_native_family_is_dropped() {
     let page = registry.prometheus_expfmt_combined().expect("scrape");
     assert!(page.starts_with(ALIVE), "{page}");
     assert!(page.contains(&failures_line("text_callback", 1)), "{page}");
+    check_with_promtool(&page);
+}
+
+#[test]
+fn a_family_repeating_a_native_one_is_dropped_alone() {
+    let registry = level();
+    registry.add_expfmt_callback(Arc::new(|| {
+        Ok(
+            "# HELP dynamo_component_alive Repeated.\n# TYPE dynamo_component_alive gauge\n\
+            dynamo_component_alive 2\n\
+            # HELP ext_kept Kept.\n# TYPE ext_kept gauge\next_kept 3\n\
+            # HELP ext_kept_too_total Kept too.\n# TYPE ext_kept_too_total counter\n\
+            ext_kept_too_total 5\n"
+                .to_owned(),
+        )
+    }));
+    let page = registry.prometheus_expfmt_combined().expect("scrape");
+    assert_eq!(
+        page,
+        format!(
+            "{ALIVE}{}# HELP ext_kept Kept.\n# TYPE ext_kept gauge\next_kept 3\n\
+             # HELP ext_kept_too_total Kept too.\n# TYPE ext_kept_too_total counter\n\
+             ext_kept_too_total 5\n",
+            one_text_callback_failure()
+        )
+    );
+    check_with_promtool(&page);
 }
 
 // ------------------------------------------------------------------------------ collectors

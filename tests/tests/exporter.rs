@@ -37,7 +37,7 @@ fn update_runs(page: &str) -> f64 {
         .unwrap_or_else(|| panic!("no update_runs_total on the page:\n{page}"))
 }
 
-/// Issue case 2: one update callback hangs forever. The first scrape gets a 503 naming it, at the
+/// one update callback hangs forever. The first scrape gets a 503 naming it, at the
 /// timeout; every later scrape gets the rest of the page within about a second, with the stuck
 /// part counted; the process's threads stay bounded.
 #[test]
@@ -89,7 +89,7 @@ fn a_hung_update_callback_costs_one_scrape_not_all() {
     }
 }
 
-/// Issue case 3: with a 1 s update callback, 100 clients that give up after 0.5 s do not pile up
+/// with a 1 s update callback, 100 clients that give up after 0.5 s do not pile up
 /// renders: the next real scrape answers in about one render's time.
 #[test]
 fn abandoned_requests_do_not_pile_up_renders() {
@@ -153,7 +153,7 @@ fn a_request_whose_client_left_starts_no_render() {
     );
 }
 
-/// Issue case 4a: on a 3.4 MB page, 300 clients that send a request and never read the answer.
+/// on a 3.4 MB page, 300 clients that send a request and never read the answer.
 /// Memory stays within a small multiple of the page.
 #[test]
 fn clients_that_never_read_do_not_grow_memory() {
@@ -211,7 +211,7 @@ fn clients_that_never_read_do_not_grow_memory() {
     drop(sockets);
 }
 
-/// Issue case 4b: under `ulimit -n 1024`, 1,100 idle sockets held open; scrapes every 2.5 s from
+/// under `ulimit -n 1024`, 1,100 idle sockets held open; scrapes every 2.5 s from
 /// the moment they open, each with a 5 s timeout: at least 90% answered 200.
 #[test]
 fn idle_sockets_under_a_low_file_limit_do_not_stop_scrapes() {

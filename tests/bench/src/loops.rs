@@ -368,7 +368,7 @@ pub fn counter_inc_by_per_rank_declared(k: &Kinds, iters: u64) {
 }
 
 /// `IntCounter::inc` on a kept child, from a table indexed by the value's
-/// [`LabelValue::index`](engine_gauges::LabelValue::index): a hand-written fast path.
+/// `LabelValue::index`: a hand-written fast path.
 #[inline(never)]
 pub fn family_inc_cached_child_table(k: &Kinds, iters: u64) {
     for _ in 0..iters {
@@ -396,7 +396,7 @@ pub fn family_inc_with_label_values(k: &Kinds, iters: u64) {
 }
 
 /// `IntCounter::inc` on a kept child, from a table indexed by rank, then by the value's
-/// [`LabelValue::index`](engine_gauges::LabelValue::index): a hand-written fast path.
+/// `LabelValue::index`: a hand-written fast path.
 #[inline(never)]
 pub fn rank_family_inc_cached_child_table(k: &Kinds, iters: u64) {
     for _ in 0..iters {

@@ -58,6 +58,26 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
             }
         });
     let members = input.fields.iter().map(|field| field.ident);
+    // The store's fields leave with `self`; the `prometheus` ones are taken off the registry.
+    let unregisters = input.fields.iter().enumerate().map(|(index, field)| {
+        let member = field.ident;
+        match field.kind.map(|kind| kind.shape) {
+            Some(Shape::Plain) => {
+                let index = Literal::usize_unsuffixed(index);
+                quote! {
+                    let __result = #krate::__private::unregister(
+                        __metrics,
+                        <Self as #krate::EngineGauges>::DESCRIPTORS[#index].name,
+                        ::core::clone::Clone::clone(&self.#member),
+                    );
+                    if __first.is_ok() {
+                        __first = __result;
+                    }
+                }
+            }
+            _ => TokenStream::new(),
+        }
+    });
     let update = input
         .attrs
         .snapshot
@@ -89,6 +109,16 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
                 ::core::result::Result::Ok(Self {
                     #(#members: #vars),*
                 })
+            }
+
+            fn unregister(
+                self,
+                __metrics: &#krate::EngineMetrics,
+            ) -> ::core::result::Result<(), #krate::Error> {
+                let mut __first = ::core::result::Result::Ok(());
+                #(#unregisters)*
+                ::core::mem::drop(self);
+                __first
             }
         }
         #update

@@ -27,7 +27,7 @@ pub const DROPPED_WRITES: &str = "engine_gauges_dropped_writes_total";
 pub const DEFAULT_MAX_UNDECLARED_RANKS: u32 = 256;
 
 /// Which ranks a per-rank family has taken beyond its declared ones.
-pub struct RankBound {
+pub(crate) struct RankBound {
     metric: &'static str,
     limit: usize,
     /// The declared ranks, sorted: always taken, never counted.

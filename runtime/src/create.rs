@@ -224,7 +224,62 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     buckets: Option<Vec<f64>>,
     label_names: Option<&[&str]>,
 ) -> Result<T, Error> {
-    let kind = T::KIND;
+    let prepared = prepare(
+        hierarchy,
+        T::KIND,
+        prefix,
+        name,
+        help,
+        const_labels,
+        buckets,
+        label_names,
+    )?;
+    let Prepared {
+        metric,
+        const_labels: all_const,
+        buckets,
+        ..
+    } = prepared;
+    let label_names = label_names.unwrap_or(&[]);
+    let registry = hierarchy.get_metrics_registry();
+    if registry.has_native(&metric) {
+        return Err(Error::AlreadyRegistered { metric });
+    }
+    let opts = Opts::new(metric.clone(), help).const_labels(all_const.into_iter().collect());
+    let built = T::__build(opts, buckets, label_names).map_err(|source| Error::Registration {
+        metric: metric.clone(),
+        source,
+    })?;
+    match registry.register(Box::new(built.clone())) {
+        Ok(()) => Ok(built),
+        Err(prometheus::Error::AlreadyReg) => Err(Error::AlreadyRegistered { metric }),
+        Err(source) => Err(Error::Registration { metric, source }),
+    }
+}
+
+/// A metric's name, help, labels and buckets, checked against every rule and with the
+/// hierarchy's labels added: what both `create_metric` and the store register.
+pub(crate) struct Prepared {
+    pub(crate) metric: String,
+    pub(crate) help: String,
+    /// Every label that is the same for all series: the hierarchy's, then the caller's.
+    pub(crate) const_labels: Vec<(String, String)>,
+    pub(crate) buckets: Vec<f64>,
+}
+
+/// Checks a metric about to be made and adds the hierarchy's labels (see
+/// [`create_metric_with_prefix`] for the rules and errors).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare<H: MetricsHierarchy + ?Sized>(
+    hierarchy: &H,
+    kind: MetricKind,
+    prefix: &str,
+    name: &str,
+    help: &str,
+    const_labels: &[(&str, &str)],
+    buckets: Option<Vec<f64>>,
+    label_names: Option<&[&str]>,
+) -> Result<Prepared, Error> {
     let short = sanitize_metric_name(name).map_err(|reason| Error::InvalidMetricName {
         name: name.to_owned(),
         reason,
@@ -288,7 +343,7 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
 
     let buckets = check_buckets(&metric, kind, buckets)?;
 
-    let mut all_const = HashMap::new();
+    let mut all_const: HashMap<String, String> = HashMap::new();
     for (label, value) in injected_labels(hierarchy) {
         let sanitized = if label == labels::WORKER_ID {
             value
@@ -305,20 +360,14 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     for &(key, value) in const_labels {
         all_const.insert(key.to_owned(), value.to_owned());
     }
-
-    let opts = Opts::new(metric.clone(), help).const_labels(all_const);
-    let built = T::__build(opts, buckets, label_names).map_err(|source| Error::Registration {
-        metric: metric.clone(),
-        source,
-    })?;
-    match hierarchy
-        .get_metrics_registry()
-        .register(Box::new(built.clone()))
-    {
-        Ok(()) => Ok(built),
-        Err(prometheus::Error::AlreadyReg) => Err(Error::AlreadyRegistered { metric }),
-        Err(source) => Err(Error::Registration { metric, source }),
-    }
+    let mut const_labels: Vec<(String, String)> = all_const.into_iter().collect();
+    const_labels.sort();
+    Ok(Prepared {
+        metric,
+        help: help.to_owned(),
+        const_labels,
+        buckets,
+    })
 }
 
 /// Checks a caller's label name (const key or variable name) against every naming rule. The

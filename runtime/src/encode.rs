@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
 /// Renders `families` in the order given.
+#[cfg(test)]
 pub(crate) fn encode(families: &[MetricFamily]) -> String {
     let mut page = String::new();
     for family in families {

@@ -18,6 +18,24 @@ pub trait EngineGauges: Sized + Send + Sync + 'static {
     /// [`Error::AlreadyRegistered`] when the set is registered twice at one level), and
     /// [`Error::RankSpanTooLarge`]. On error nothing of the set stays registered.
     fn register(metrics: &EngineMetrics, dp_ranks: &[u32]) -> Result<Self, Error>;
+
+    /// Takes every metric of the set off `metrics`' level, so that the set can be registered
+    /// there again (with a new model name, say).
+    ///
+    /// Dropping a set is enough for its `PerRank` and `Family` fields: they live in the crate's
+    /// store and leave the page with their owner. Its scalar and `*Vec` fields are `prometheus`
+    /// metrics, whose handles may have been cloned out of the set and still be written; they stay
+    /// on the page until the set is unregistered.
+    ///
+    /// # Errors
+    /// [`Error::Registration`] naming the first metric the level's registry does not hold (one
+    /// unregistered before, or a set registered at another level); the others are still
+    /// unregistered.
+    fn unregister(self, metrics: &EngineMetrics) -> Result<(), Error> {
+        let _ = metrics;
+        drop(self);
+        Ok(())
+    }
 }
 
 /// What a gauge set declares about one of its metrics.

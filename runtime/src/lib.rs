@@ -74,6 +74,7 @@ mod reference;
 mod registry;
 mod render;
 mod scrape;
+mod store;
 #[cfg(feature = "testing")]
 mod testing;
 

@@ -2,80 +2,67 @@
 //! [`PerRank`](crate::PerRank) or [`Family`](crate::Family), with the kind's usual methods.
 
 use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use prometheus::{
-    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec,
-    IntGauge, IntGaugeVec,
-};
+use prometheus::proto::MetricType;
+use prometheus::{Counter, Gauge, Histogram, IntCounter, IntGauge};
 
-use crate::CreateMetric;
+use crate::store::{Repr, Slot, TableKind, add_f64};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
 /// A kind of series that [`PerRank`](crate::PerRank) and [`Family`](crate::Family) keep:
-/// [`IntGauge`], [`Gauge`], [`IntCounter`], [`Counter`] and [`Histogram`]. Sealed.
+/// [`IntGauge`], [`Gauge`], [`IntCounter`], [`Counter`] and [`Histogram`], as markers: the values
+/// live in the crate's own store. Sealed.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a series of a `PerRank` or `Family`",
     label = "not `IntGauge`, `Gauge`, `IntCounter`, `Counter` or `Histogram`",
     note = "`PerRank<M>` and `Family<L, M>` take `M` = `IntGauge`, `Gauge`, `IntCounter`, `Counter` or `Histogram`"
 )]
-pub trait Metric: Clone + Send + Sync + fmt::Debug + sealed::Sealed + 'static {
-    /// Its family type, which [`create_metric`](crate::create_metric) registers.
-    type Vec: CreateMetric;
-
-    /// The series of `family` with these label values (created, and so shown, if it is new).
+pub trait Metric: sealed::Sealed + TableKind + Send + Sync + 'static {
+    /// The `*Vec` type [`create_metric`](crate::create_metric) would make for the same family,
+    /// for descriptors.
     #[doc(hidden)]
-    fn __child(family: &Self::Vec, values: &[&str]) -> prometheus::Result<Self>;
-
-    /// Writes the kind's zero: a gauge is set to 0; a counter or histogram already starts there.
-    #[doc(hidden)]
-    fn __seed(&self) {}
-
-    /// A series registered nowhere, for writes that have no series to go to.
-    #[doc(hidden)]
-    fn __detached() -> Self;
+    const VEC_KIND: crate::MetricKind;
 }
 
 macro_rules! metric {
-    ($($ty:ident in $vec:ident, detached = $detached:expr, seed = |$m:ident| $seed:expr;)*) => {$(
+    ($($ty:ident: $repr:ident, $type:ident, $vec:ident;)*) => {$(
         impl sealed::Sealed for $ty {}
         impl Metric for $ty {
-            type Vec = $vec;
-            fn __child(family: &$vec, values: &[&str]) -> prometheus::Result<Self> {
-                family.get_metric_with_label_values(values)
+            const VEC_KIND: crate::MetricKind = crate::MetricKind::$vec;
+        }
+        impl TableKind for $ty {
+            const REPR: Repr = Repr::$repr;
+            const TYPE: MetricType = MetricType::$type;
+            fn width() -> usize {
+                1
             }
-            fn __seed(&self) {
-                let $m = self;
-                $seed
-            }
-            fn __detached() -> Self {
-                $detached
-            }
+            fn values(_column: usize, _out: &mut Vec<&'static str>) {}
         }
     )*};
 }
 
-/// Options of a series that is never registered; its name is never shown.
-fn detached_opts() -> prometheus::Opts {
-    prometheus::Opts::new("detached", "A series registered nowhere.")
-}
-
 metric! {
-    IntGauge in IntGaugeVec, detached = IntGauge::with_opts(detached_opts()).unwrap_or_else(|_| unreachable_opts()), seed = |m| m.set(0);
-    Gauge in GaugeVec, detached = Gauge::with_opts(detached_opts()).unwrap_or_else(|_| unreachable_opts()), seed = |m| m.set(0.0);
-    IntCounter in IntCounterVec, detached = IntCounter::with_opts(detached_opts()).unwrap_or_else(|_| unreachable_opts()), seed = |_m| ();
-    Counter in CounterVec, detached = Counter::with_opts(detached_opts()).unwrap_or_else(|_| unreachable_opts()), seed = |_m| ();
-    Histogram in HistogramVec, detached = Histogram::with_opts(prometheus::HistogramOpts::from(detached_opts())).unwrap_or_else(|_| unreachable_opts()), seed = |_m| ();
+    IntGauge: I64, GAUGE, IntGaugeVec;
+    Gauge: F64, GAUGE, GaugeVec;
+    IntCounter: U64, COUNTER, IntCounterVec;
+    Counter: F64, COUNTER, CounterVec;
+    Histogram: Histogram, HISTOGRAM, HistogramVec;
 }
 
-/// The options above are valid; prometheus cannot refuse them.
-#[cold]
-fn unreachable_opts<T>() -> T {
-    unreachable!("constant, valid options for a detached series")
-}
+/// Where writes that have no series go (a dropped write, a label value past its set's end): a
+/// series on no page.
+static NOWHERE: Slot = Slot {
+    bits: AtomicU64::new(0),
+    present: AtomicBool::new(false),
+    hist: None,
+};
 
 /// One series of a [`PerRank`](crate::PerRank) or [`Family`](crate::Family): from `rank(r)`,
 /// `with(value)` or `rank(r).with(value)`.
@@ -86,129 +73,205 @@ fn unreachable_opts<T>() -> T {
 /// - histograms ([`Histogram`]): `observe`, `start_timer`, `sample_count`, `sample_sum`.
 ///
 /// A series of a declared rank or of a typed label value is resolved ahead of time: writing it is
-/// one atomic operation.
-pub struct Series<'a, M>(Slot<'a, M>);
+/// one atomic operation. A write to a series that is not on the page (unseeded, or removed) puts
+/// it there.
+pub struct Series<'a, M> {
+    at: At<'a>,
+    _kind: PhantomData<fn() -> M>,
+}
 
-enum Slot<'a, M> {
-    Table(&'a M),
-    Owned(M),
+enum At<'a> {
+    Slot(&'a Slot),
+    /// A rank outside its table's declared span, shared with the table.
+    Row(Arc<[Slot]>, usize),
     /// What [`Series`]'s drop leaves behind.
     Released,
 }
 
 impl<'a, M> Series<'a, M> {
     #[inline]
-    pub(crate) fn table(metric: &'a M) -> Self {
-        Self(Slot::Table(metric))
+    pub(crate) fn slot(slot: &'a Slot) -> Self {
+        Self {
+            at: At::Slot(slot),
+            _kind: PhantomData,
+        }
     }
 
-    pub(crate) fn owned(metric: M) -> Self {
-        Self(Slot::Owned(metric))
+    pub(crate) fn row(row: Arc<[Slot]>, column: usize) -> Self {
+        Self {
+            at: At::Row(row, column),
+            _kind: PhantomData,
+        }
+    }
+
+    /// A series on no page, for writes that are dropped.
+    pub(crate) fn nowhere() -> Self {
+        Self::slot(&NOWHERE)
     }
 
     #[inline]
-    pub(crate) fn metric(&self) -> &M {
-        match &self.0 {
-            Slot::Table(metric) => metric,
-            Slot::Owned(metric) => metric,
-            Slot::Released => unreachable!("a released series is never read"),
+    pub(crate) fn target(&self) -> &Slot {
+        match &self.at {
+            At::Slot(slot) => slot,
+            At::Row(row, column) => row.get(*column).unwrap_or(&NOWHERE),
+            At::Released => &NOWHERE,
         }
     }
 }
 
 impl<M> Drop for Series<'_, M> {
-    /// Drops an owned series out of line, by value: the caller's `Series` then never has its
-    /// address taken and stays in registers on the table path.
+    /// Drops a shared row out of line, by value: the caller's `Series` then never has its address
+    /// taken and stays in registers on the table path.
     #[inline]
     fn drop(&mut self) {
-        if matches!(self.0, Slot::Owned(_)) {
-            release(std::mem::replace(&mut self.0, Slot::Released));
+        if matches!(self.at, At::Row(..)) {
+            release(std::mem::replace(&mut self.at, At::Released));
         }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn release<M>(slot: Slot<'_, M>) {
-    drop(slot);
+fn release(at: At<'_>) {
+    drop(at);
 }
 
-impl<M: fmt::Debug> fmt::Debug for Series<'_, M> {
+impl<M> fmt::Debug for Series<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Series").field(self.metric()).finish()
+        let slot = self.target();
+        f.debug_struct("Series")
+            .field("present", &slot.present.load(Ordering::Relaxed))
+            .field("bits", &slot.bits.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
-macro_rules! gauge_methods {
-    ($ty:ident, $value:ty, $one:expr) => {
-        impl Series<'_, $ty> {
-            /// Sets the gauge.
-            #[inline]
-            pub fn set(&self, value: $value) {
-                self.metric().set(value);
-            }
-            /// The gauge's value.
-            #[inline]
-            pub fn get(&self) -> $value {
-                self.metric().get()
-            }
-            /// Adds 1.
-            #[inline]
-            pub fn inc(&self) {
-                self.metric().add($one);
-            }
-            /// Subtracts 1.
-            #[inline]
-            pub fn dec(&self) {
-                self.metric().sub($one);
-            }
-            /// Adds `value`.
-            #[inline]
-            pub fn add(&self, value: $value) {
-                self.metric().add(value);
-            }
-            /// Subtracts `value`.
-            #[inline]
-            pub fn sub(&self, value: $value) {
-                self.metric().sub(value);
-            }
-        }
-    };
+impl Series<'_, IntGauge> {
+    /// Sets the gauge.
+    #[inline]
+    pub fn set(&self, value: i64) {
+        let slot = self.target();
+        slot.touch();
+        slot.bits.store(value as u64, Ordering::Relaxed);
+    }
+    /// The gauge's value.
+    #[inline]
+    pub fn get(&self) -> i64 {
+        self.target().bits.load(Ordering::Relaxed) as i64
+    }
+    /// Adds 1.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    /// Subtracts 1.
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1);
+    }
+    /// Adds `value`.
+    #[inline]
+    pub fn add(&self, value: i64) {
+        let slot = self.target();
+        slot.touch();
+        // Two's complement: adding the bits of a negative number subtracts.
+        slot.bits.fetch_add(value as u64, Ordering::Relaxed);
+    }
+    /// Subtracts `value`.
+    #[inline]
+    pub fn sub(&self, value: i64) {
+        self.add(value.wrapping_neg());
+    }
 }
 
-gauge_methods!(IntGauge, i64, 1);
-gauge_methods!(Gauge, f64, 1.0);
+impl Series<'_, Gauge> {
+    /// Sets the gauge.
+    #[inline]
+    pub fn set(&self, value: f64) {
+        let slot = self.target();
+        slot.touch();
+        slot.bits.store(value.to_bits(), Ordering::Relaxed);
+    }
+    /// The gauge's value.
+    #[inline]
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.target().bits.load(Ordering::Relaxed))
+    }
+    /// Adds 1.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+    /// Subtracts 1.
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1.0);
+    }
+    /// Adds `value`.
+    #[inline]
+    pub fn add(&self, value: f64) {
+        let slot = self.target();
+        slot.touch();
+        add_f64(&slot.bits, value);
+    }
+    /// Subtracts `value`.
+    #[inline]
+    pub fn sub(&self, value: f64) {
+        self.add(-value);
+    }
+}
 
 impl Series<'_, IntCounter> {
     /// Adds 1.
     #[inline]
     pub fn inc(&self) {
-        self.metric().inc();
+        self.inc_by(1);
     }
     /// Adds `value`.
     #[inline]
     pub fn inc_by(&self, value: u64) {
-        self.metric().inc_by(value);
+        let slot = self.target();
+        slot.touch();
+        slot.bits.fetch_add(value, Ordering::Relaxed);
     }
     /// The counter's value.
     #[inline]
     pub fn get(&self) -> u64 {
-        self.metric().get()
+        self.target().bits.load(Ordering::Relaxed)
+    }
+}
+
+impl Series<'_, IntCounter> {
+    /// Sets the counter to `total`: a counter's restart (its source restarted), which
+    /// Prometheus's `rate()` reads as a reset.
+    pub(crate) fn restart(&self, total: u64) {
+        let slot = self.target();
+        slot.touch();
+        slot.bits.store(total, Ordering::Relaxed);
     }
 }
 
 impl Series<'_, Counter> {
+    /// As for `IntCounter`.
+    pub(crate) fn restart(&self, total: f64) {
+        let slot = self.target();
+        slot.touch();
+        slot.bits.store(total.to_bits(), Ordering::Relaxed);
+    }
+
     /// Adds 1.
     #[inline]
     pub fn inc(&self) {
-        self.metric().inc();
+        self.inc_by(1.0);
     }
     /// Adds `value`. A counter only goes up: a negative or NaN `value` is not added (it is logged
     /// as a warning).
     #[inline]
     pub fn inc_by(&self, value: f64) {
         if value >= 0.0 {
-            self.metric().inc_by(value);
+            let slot = self.target();
+            slot.touch();
+            add_f64(&slot.bits, value);
         } else {
             refused_decrement(value);
         }
@@ -216,7 +279,7 @@ impl Series<'_, Counter> {
     /// The counter's value.
     #[inline]
     pub fn get(&self) -> f64 {
-        self.metric().get()
+        f64::from_bits(self.target().bits.load(Ordering::Relaxed))
     }
 }
 
@@ -233,7 +296,11 @@ impl<'a> Series<'a, Histogram> {
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
-        self.metric().observe(value);
+        let slot = self.target();
+        if let Some(hist) = &slot.hist {
+            slot.touch();
+            hist.observe(value);
+        }
     }
     /// Starts a timer that observes the seconds elapsed when it is dropped (or
     /// [`observe_duration`](HistogramTimer::observe_duration) is called).
@@ -245,11 +312,17 @@ impl<'a> Series<'a, Histogram> {
     }
     /// How many observations were recorded.
     pub fn sample_count(&self) -> u64 {
-        self.metric().get_sample_count()
+        self.target()
+            .hist
+            .as_ref()
+            .map_or(0, |hist| hist.count.load(Ordering::Relaxed))
     }
     /// The sum of the observations.
     pub fn sample_sum(&self) -> f64 {
-        self.metric().get_sample_sum()
+        self.target()
+            .hist
+            .as_ref()
+            .map_or(0.0, |hist| f64::from_bits(hist.sum.load(Ordering::Relaxed)))
     }
 }
 
@@ -296,8 +369,8 @@ mod tests {
 
     #[test]
     fn a_counter_never_goes_down() {
-        let counter = Counter::__detached();
-        let series = Series::table(&counter);
+        let slot = Slot::new(true, None);
+        let series = Series::<Counter>::slot(&slot);
         series.inc_by(2.5);
         series.inc_by(-1.0);
         series.inc_by(f64::NAN);
@@ -306,14 +379,31 @@ mod tests {
 
     #[test]
     fn a_timer_observes_once() {
-        let histogram = Histogram::__detached();
-        let timer = Series::table(&histogram).start_timer();
+        let bounds: Arc<[f64]> = Arc::from(vec![0.5, 1.0]);
+        let slot = Slot::new(false, Some(&bounds));
+        let timer = Series::<Histogram>::slot(&slot).start_timer();
         let elapsed = timer.observe_duration();
         assert!(elapsed >= 0.0);
-        assert_eq!(histogram.get_sample_count(), 1);
-        drop(Series::table(&histogram).start_timer());
-        assert_eq!(histogram.get_sample_count(), 2);
-        let _ = Series::table(&histogram).start_timer().stop_and_discard();
-        assert_eq!(histogram.get_sample_count(), 2);
+        let series = Series::<Histogram>::slot(&slot);
+        assert_eq!(series.sample_count(), 1);
+        drop(Series::<Histogram>::slot(&slot).start_timer());
+        assert_eq!(series.sample_count(), 2);
+        let _ = Series::<Histogram>::slot(&slot)
+            .start_timer()
+            .stop_and_discard();
+        assert_eq!(series.sample_count(), 2);
+        assert!(slot.present.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn int_gauges_add_and_subtract_through_twos_complement() {
+        let slot = Slot::new(true, None);
+        let series = Series::<IntGauge>::slot(&slot);
+        series.set(-5);
+        series.add(3);
+        series.sub(10);
+        series.inc();
+        series.dec();
+        assert_eq!(series.get(), -12);
     }
 }

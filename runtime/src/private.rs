@@ -10,6 +10,12 @@ use prometheus::{Counter, Gauge, IntCounter, IntGauge};
 pub use crate::MetricKind;
 pub use crate::family::LabelSet;
 pub use crate::per_rank::{RankMetric, SetGauge};
+use std::sync::Arc;
+
+use crate::bound::RankBound;
+use crate::create::prepare;
+use crate::metric::Series;
+use crate::store::{FamilyText, Native, Ranks, Repr, Table, TableKind};
 use crate::{
     CreateMetric, EngineMetrics, Error, Family, Metric, MetricDescriptor, PerRank,
     create_metric_with_prefix, labels,
@@ -120,7 +126,7 @@ impl<'a> Registrar<'a> {
         Ok(metric)
     }
 
-    /// Creates and registers the per-rank family of descriptor `index`.
+    /// Creates and registers the per-rank family of descriptor `index`, in the crate's store.
     pub fn per_rank<R: RankMetric>(
         &mut self,
         index: usize,
@@ -128,21 +134,10 @@ impl<'a> Registrar<'a> {
     ) -> Result<PerRank<R>, Error> {
         let d = self.descriptor(index);
         PerRank::<R>::check_span(d.name, dp_ranks)?;
-        let family = self.metric::<<R::Series as Metric>::Vec>(index)?;
-        let dropped = self
-            .metrics
-            .registry()
-            .dropped_writes(self.metrics.hierarchy_dyn());
-        Ok(PerRank::new(
-            d.name,
-            family,
-            dp_ranks,
-            d.seeded,
-            (d.max_undeclared_ranks, dropped),
-        ))
+        Ok(PerRank::new(self.table::<R>(d, Some(dp_ranks))?))
     }
 
-    /// Creates and registers the typed family of descriptor `index`.
+    /// Creates and registers the typed family of descriptor `index`, in the crate's store.
     pub fn family<L: LabelSet + 'static, M: Metric>(
         &mut self,
         index: usize,
@@ -162,8 +157,64 @@ impl<'a> Registrar<'a> {
                 limit: crate::per_rank::MAX_TABLE_SERIES,
             });
         }
-        let family = self.metric::<M::Vec>(index)?;
-        Ok(Family::new(d.name, family, d.seeded))
+        Ok(Family::new(self.table::<Family<L, M>>(d, None)?))
+    }
+
+    /// Checks descriptor `d` as `create_metric` would, builds its table (with rows for
+    /// `dp_ranks` when given) and puts it on the level's page. The table leaves the page when the
+    /// returned handle, and every clone of it, is dropped: a failed registration leaves nothing.
+    fn table<K: TableKind>(
+        &mut self,
+        d: &'static MetricDescriptor,
+        dp_ranks: Option<&[u32]>,
+    ) -> Result<Arc<Table<K>>, Error> {
+        let mut const_labels = d.const_labels.to_vec();
+        const_labels.extend(self.metrics.engine_const_labels());
+        let buckets = d.kind.is_histogram().then(|| d.buckets.to_vec());
+        let hierarchy = self.metrics.hierarchy_dyn();
+        let prepared = prepare(
+            hierarchy,
+            d.kind,
+            d.prefix,
+            d.short_name,
+            d.help,
+            &const_labels,
+            buckets,
+            Some(d.variable_labels),
+        )?;
+        let mut declared: Vec<u32> = dp_ranks.unwrap_or_default().to_vec();
+        declared.sort_unstable();
+        declared.dedup();
+        let ranks = dp_ranks.map(|_| {
+            let first = declared.first().copied().unwrap_or(0);
+            let rows = declared
+                .last()
+                .map_or(0, |&last| (last - first) as usize + 1);
+            Ranks { first, rows }
+        });
+        let text = FamilyText::new(
+            &prepared.metric,
+            &prepared.help,
+            K::TYPE,
+            &prepared.const_labels,
+            d.variable_labels,
+            &prepared.buckets,
+        );
+        let buckets = (K::REPR == Repr::Histogram).then(|| Arc::from(prepared.buckets.as_slice()));
+        let registry = self.metrics.registry();
+        let bound = ranks.map(|_| {
+            RankBound::new(
+                d.name,
+                d.max_undeclared_ranks,
+                &declared,
+                registry.dropped_writes(hierarchy),
+            )
+        });
+        let table = Arc::new(Table::<K>::new(
+            text, ranks, &declared, d.seeded, buckets, bound,
+        ));
+        registry.register_native(Arc::clone(&table) as Arc<dyn Native>)?;
+        Ok(table)
     }
 
     /// Keeps everything registered.
@@ -180,6 +231,24 @@ impl Drop for Registrar<'_> {
             }
         }
     }
+}
+
+/// Takes a `prometheus` field of a set off `metrics`' level.
+///
+/// # Errors
+/// [`Error::Registration`] naming `metric` when the level does not hold it.
+pub fn unregister<T: CreateMetric>(
+    metrics: &EngineMetrics,
+    metric: &'static str,
+    field: T,
+) -> Result<(), Error> {
+    metrics
+        .registry()
+        .unregister(Box::new(field))
+        .map_err(|source| Error::Registration {
+            metric: metric.to_owned(),
+            source,
+        })
 }
 
 /// A snapshot field's value, as the value a metric holds. `None` writes nothing; integers into an
@@ -322,13 +391,62 @@ pub fn write<M: FromSnapshot, V: IntoValue<M::Value>>(metric: &M, value: V) {
 
 /// Writes a snapshot value to one rank of a per-rank family; `None` does not touch the rank.
 #[inline]
-pub fn write_rank<M: Metric + FromSnapshot, V: IntoValue<<M as FromSnapshot>::Value>>(
-    metric: &PerRank<M>,
-    rank: u32,
-    value: V,
-) {
+pub fn write_rank<M, V>(metric: &PerRank<M>, rank: u32, value: V)
+where
+    M: Metric + FromSnapshot + SeriesWrite,
+    V: IntoValue<<M as FromSnapshot>::Value>,
+{
     if let Some(value) = value.into_value() {
-        metric.rank(rank).metric().write_value(value);
+        M::write_series(&metric.rank(rank), value);
+    }
+}
+
+/// A snapshot value written to one series of the store: a gauge set, a counter moved to a total.
+pub trait SeriesWrite: FromSnapshot + Sized {
+    fn write_series(series: &Series<'_, Self>, value: Self::Value);
+}
+
+impl SeriesWrite for IntGauge {
+    #[inline]
+    fn write_series(series: &Series<'_, Self>, value: i64) {
+        series.set(value);
+    }
+}
+
+impl SeriesWrite for Gauge {
+    #[inline]
+    fn write_series(series: &Series<'_, Self>, value: f64) {
+        series.set(value);
+    }
+}
+
+impl SeriesWrite for IntCounter {
+    /// Moves the counter to `total`; a lower total restarts it from there.
+    #[inline]
+    fn write_series(series: &Series<'_, Self>, total: u64) {
+        let current = series.get();
+        if total >= current {
+            series.inc_by(total - current);
+        } else {
+            series.restart(total);
+        }
+    }
+}
+
+impl SeriesWrite for Counter {
+    /// As for `IntCounter`; a negative or NaN total is not written.
+    #[inline]
+    fn write_series(series: &Series<'_, Self>, total: f64) {
+        if total.is_nan() || total < 0.0 {
+            crate::metric::refused_decrement(total);
+            return;
+        }
+        let current = series.get();
+        if total >= current {
+            series.inc_by(total - current);
+        } else {
+            series.restart(total);
+        }
     }
 }
 

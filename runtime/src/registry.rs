@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+
+use crate::store::Native;
 use std::time::{Duration, Instant};
 
 use prometheus::core::Collector;
@@ -62,6 +64,12 @@ pub(crate) struct Inner {
     /// The counter of writes the per-rank families of this level dropped, made (and registered)
     /// with the first such family; `None` inside if it could not be made.
     dropped_writes: OnceLock<Option<prometheus::IntCounterVec>>,
+    /// The families of this level kept in the crate's own store. Their owners (the gauge sets)
+    /// hold them; a family whose owner is gone is gone from the page.
+    natives: Mutex<Vec<Weak<dyn Native>>>,
+    /// The length of the last page rendered, so that the next one is written into a buffer of
+    /// that size at once.
+    last_page_len: std::sync::atomic::AtomicUsize,
 }
 
 /// Takes a lock whatever happened to its last holder: every value behind these locks stays
@@ -262,6 +270,58 @@ impl MetricsRegistry {
     /// Whether two handles share one registry.
     pub fn same_registry(&self, other: &MetricsRegistry) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Puts a store family on this level's page, unless the level already has a family of that
+    /// name.
+    pub(crate) fn register_native(&self, native: Arc<dyn Native>) -> Result<(), Error> {
+        let mut natives = lock(&self.inner.natives);
+        natives.retain(|weak| weak.strong_count() > 0);
+        let name = native.name();
+        if natives
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|other| other.name() == name)
+            || self
+                .inner
+                .registry
+                .gather()
+                .iter()
+                .any(|family| family.name() == name)
+        {
+            return Err(Error::AlreadyRegistered {
+                metric: name.to_owned(),
+            });
+        }
+        natives.push(Arc::downgrade(&native));
+        Ok(())
+    }
+
+    pub(crate) fn last_page_len(&self) -> usize {
+        self.inner
+            .last_page_len
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_last_page_len(&self, len: usize) {
+        self.inner
+            .last_page_len
+            .store(len, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a live store family of this level is named `name`.
+    pub(crate) fn has_native(&self, name: &str) -> bool {
+        lock(&self.inner.natives)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|native| native.name() == name)
+    }
+
+    /// This level's live store families, in registration order; the dead are forgotten.
+    pub(crate) fn natives(&self) -> Vec<Arc<dyn Native>> {
+        let mut natives = lock(&self.inner.natives);
+        natives.retain(|weak| weak.strong_count() > 0);
+        natives.iter().filter_map(Weak::upgrade).collect()
     }
 
     /// The counter of writes dropped by this level's per-rank families

@@ -14,6 +14,7 @@ use prometheus::{IntCounter, IntCounterVec, Opts};
 use crate::foreign::TakenNames;
 use crate::registry::{Acquired, BoxError, MetricsRegistry, Part, lock};
 use crate::render::{Render, hold_part};
+use crate::store::Native;
 use crate::{SCRAPE_FAILURES, encode, expfmt};
 
 /// What one render needs to know besides the registry.
@@ -56,9 +57,46 @@ pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<St
     }
 
     cx.render.set_running("gathering the registries".to_owned());
-    let mut families = merge(&registries, failures);
+    let mut gathered: Vec<Vec<MetricFamily>> = registries
+        .iter()
+        .map(|registry| registry.inner.registry.gather())
+        .collect();
+    // The store's families render straight to text, unless another family of the page has the
+    // same name: those are merged as prometheus's are, in the order of the walk.
+    let natives: Vec<Vec<Arc<dyn Native>>> =
+        registries.iter().map(MetricsRegistry::natives).collect();
+    let mut named: HashMap<&str, usize> = HashMap::new();
+    for name in gathered
+        .iter()
+        .flatten()
+        .map(MetricFamily::name)
+        .chain(natives.iter().flatten().map(|native| native.name()))
+    {
+        *named.entry(name).or_default() += 1;
+    }
+    let mut direct: Vec<Arc<dyn Native>> = Vec::new();
+    let mut merged_natives: Vec<Vec<MetricFamily>> = vec![Vec::new(); registries.len()];
+    for (index, natives) in natives.iter().enumerate() {
+        for native in natives {
+            if named.get(native.name()).copied().unwrap_or_default() > 1 {
+                if native.on_page() {
+                    merged_natives[index].push(native.to_family());
+                }
+            } else {
+                direct.push(Arc::clone(native));
+            }
+        }
+    }
+    drop(named);
+    for (gathered, extra) in gathered.iter_mut().zip(merged_natives) {
+        gathered.extend(extra);
+    }
+    let mut families = merge(gathered, failures);
     let mut taken = TakenNames::from_families(&families);
     taken.insert_name(SCRAPE_FAILURES);
+    for native in &direct {
+        taken.insert_name(native.name());
+    }
 
     for (registry, place) in registries.iter().zip(&places) {
         let bridges = lock(&registry.inner.bridges).clone();
@@ -139,7 +177,20 @@ pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<St
         }
     }
     families.sort_by(|a, b| a.name().cmp(b.name()));
-    Ok(encode::encode(&families))
+    direct.sort_by(|a, b| a.name().cmp(b.name()));
+    let mut page = String::with_capacity(root.last_page_len());
+    let mut natives = direct.iter().peekable();
+    for family in &families {
+        while let Some(native) = natives.next_if(|native| native.name() < family.name()) {
+            native.render(&mut page);
+        }
+        encode::encode_family(family, &mut page);
+    }
+    for native in natives {
+        native.render(&mut page);
+    }
+    root.set_last_page_len(page.len());
+    Ok(page)
 }
 
 /// How messages name the `index`th registry of a walk.
@@ -213,20 +264,19 @@ struct Seen {
 /// Gathers every registry and merges families by name (first help and type win, first series
 /// wins). Series are unique within one registry, so only a family met in a second registry
 /// pays for the duplicate check.
-fn merge(registries: &[MetricsRegistry], failures: &Failures) -> Vec<MetricFamily> {
+fn merge(gathered: Vec<Vec<MetricFamily>>, failures: &Failures) -> Vec<MetricFamily> {
     // The first registry with families is the base: levels without metrics of their own (often
     // the root, namespace and component) cost one empty gather and no by-name map.
-    let mut registries = registries.iter();
+    let mut registries = gathered.into_iter();
     let mut families = Vec::new();
-    for registry in registries.by_ref() {
-        families = registry.inner.registry.gather();
+    for gathered in registries.by_ref() {
+        families = gathered;
         if !families.is_empty() {
             break;
         }
     }
     let mut seen: Option<HashMap<String, Seen>> = None;
-    for registry in registries {
-        let gathered = registry.inner.registry.gather();
+    for gathered in registries {
         if gathered.is_empty() {
             continue;
         }

@@ -294,7 +294,7 @@ fn a_failed_registration_rolls_back_the_fields_before_it() {
     let before = page(metrics.registry());
     let err = ComponentGauges::new(&metrics, &[0, 1]).unwrap_err();
     assert!(
-        matches!(&err, Error::Registration { metric, .. } if metric == "dynamo_component_kv_cache_hit_rate"),
+        matches!(&err, Error::AlreadyRegistered { metric } if metric == "dynamo_component_kv_cache_hit_rate"),
         "{err:?}"
     );
     assert_eq!(

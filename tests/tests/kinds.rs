@@ -976,17 +976,20 @@ fn undeclared_ranks_are_bounded_and_dropped_writes_counted() {
         "{text}"
     );
 
-    // Declared ranks never count against the bound, seeded or not.
+    // Declared ranks never count against the bound, seeded or not, and neither do the ranks
+    // between them (the table holds their series already).
     set.blocks.rank(0).set(1);
     set.blocks.rank(4).set(1);
-    // Two undeclared ranks, one inside the declared span and one outside it, are taken.
     set.blocks.rank(2).set(2);
+    set.blocks.rank(3).set(3);
+    // Two ranks outside the declared span are taken.
     set.blocks.rank(9).set(9);
     set.blocks.rank(9).set(10);
-    // A third is dropped, as often as it is written, and counted.
-    set.blocks.rank(3).set(3);
     set.blocks.rank(1_000).set(4);
+    // A third is dropped, as often as it is written, and counted.
     set.blocks.set(77, 5);
+    set.blocks.rank(78).set(6);
+    set.blocks.rank(77).set(7);
     assert_eq!(set.blocks.rank(9).get(), 10);
 
     let text = page(metrics.registry());
@@ -994,11 +997,14 @@ fn undeclared_ranks_are_bounded_and_dropped_writes_counted() {
         .lines()
         .filter(|line| line.starts_with("blocks{"))
         .collect();
+    // Series sort by their label values as text, as prometheus sorts them.
     assert_eq!(
         blocks,
         [
             "blocks{dp_rank=\"0\"} 1",
+            "blocks{dp_rank=\"1000\"} 4",
             "blocks{dp_rank=\"2\"} 2",
+            "blocks{dp_rank=\"3\"} 3",
             "blocks{dp_rank=\"4\"} 1",
             "blocks{dp_rank=\"9\"} 10",
         ],

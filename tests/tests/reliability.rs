@@ -907,6 +907,7 @@ fn hostile_model_and_served_names_round_trip() {
     let values = hostile_values();
     let mut expected = Vec::new();
     let mut keep = Vec::new();
+    let mut keep_sets = Vec::new();
     for (index, model) in values.iter().enumerate() {
         let served = match index % 4 {
             0 => None,
@@ -927,6 +928,8 @@ fn hostile_model_and_served_names_round_trip() {
             dp_rank: 0,
             ..Default::default()
         });
+        // A set's families live as long as the set.
+        keep_sets.push(gauges);
         let model_label = (!model.is_empty()).then(|| model.clone());
         let model_name = served
             .filter(|s| !s.is_empty())

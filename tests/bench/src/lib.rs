@@ -18,17 +18,17 @@
 //! The measured loops are in [`loops`].
 
 pub mod loops;
+pub mod page;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use engine_gauges::prometheus::{
-    self, Counter, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    self, Counter, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry,
 };
 use engine_gauges::{
     BoxError, ComponentGauges, ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error,
-    Family, LabelValue, LifecycleGauges, MetricDescriptor, MetricsRoot, PerRank, labels,
+    Family, LabelValue, MetricsRoot, PerRank, labels,
 };
 
 /// The worker's connection id: its `worker_id` label is this in lowercase hex.
@@ -336,22 +336,14 @@ pub fn reference_update(gauges: &ComponentGauges, snapshot: &ComponentSnapshot) 
     }
 }
 
-/// The lifecycle timings both pages carry.
-const MODEL_LOAD_SECONDS: f64 = 12.5;
-const DRAIN_SECONDS: f64 = 0.75;
-const CLEANUP_SECONDS: f64 = 0.125;
-
-/// The scrape benchmark's two sides: a four-level hierarchy (root → namespace → component →
-/// endpoint) whose endpoint carries [`LifecycleGauges`] and [`ComponentGauges`], and a plain
-/// prometheus [`Registry`] holding the same six families with the same series.
+/// The scrape benchmark's two sides, on the page of [`page`]: a four-level hierarchy (root →
+/// namespace → component → endpoint) whose endpoint carries [`engine_gauges::LifecycleGauges`] and
+/// [`ComponentGauges`], and a plain prometheus [`Registry`] holding the same six families with the
+/// same series.
 #[derive(Debug)]
 pub struct Scrape {
-    root: MetricsRoot,
-    plain: Registry,
-    series: usize,
-    _lifecycle: LifecycleGauges,
-    _gauges: ComponentGauges,
-    _plain_families: (IntGaugeVec, GaugeVec, GaugeVec, [Gauge; 3]),
+    ours: page::Hierarchy,
+    plain: page::Plain,
 }
 
 impl Scrape {
@@ -360,60 +352,9 @@ impl Scrape {
     /// # Errors
     /// Any error of registration.
     pub fn new(ranks: u32) -> Result<Self, BoxError> {
-        let (root, metrics) = endpoint_metrics()?;
-        let declared: Vec<u32> = (0..ranks).collect();
-        let lifecycle = LifecycleGauges::new(&metrics, MODEL_LOAD_SECONDS)?;
-        lifecycle.observe_drain_time(DRAIN_SECONDS);
-        lifecycle.observe_cleanup_time(CLEANUP_SECONDS);
-        let gauges = ComponentGauges::new(&metrics, &declared)?;
-        for &rank in &declared {
-            gauges.update(&snapshot(rank));
-        }
-
-        let plain = Registry::new();
-        let const_labels: HashMap<String, String> = [
-            (labels::NAMESPACE, NAMESPACE.to_owned()),
-            (labels::COMPONENT, COMPONENT.to_owned()),
-            (labels::ENDPOINT, ENDPOINT.to_owned()),
-            (labels::WORKER_ID, format!("{WORKER_ID:x}")),
-            (labels::MODEL, MODEL.to_owned()),
-            (labels::MODEL_NAME, MODEL.to_owned()),
-        ]
-        .into_iter()
-        .map(|(label, value)| (label.to_owned(), value))
-        .collect();
-        let opts = |descriptors: &[MetricDescriptor], index: usize| {
-            let d = &descriptors[index];
-            Opts::new(d.name, d.help).const_labels(const_labels.clone())
-        };
-        let lifecycle_descriptors = LifecycleGauges::DESCRIPTORS;
-        let descriptors = ComponentGauges::DESCRIPTORS;
-        let total_blocks = IntGaugeVec::new(opts(descriptors, 0), &[labels::DP_RANK])?;
-        let usage = GaugeVec::new(opts(descriptors, 1), &[labels::DP_RANK])?;
-        let hit_rate = GaugeVec::new(opts(descriptors, 2), &[labels::DP_RANK])?;
-        let timings = [0, 1, 2].map(|index| Gauge::with_opts(opts(lifecycle_descriptors, index)));
-        let [cleanup, drain, load] = timings;
-        let timings = [cleanup?, drain?, load?];
-        timings[0].set(CLEANUP_SECONDS);
-        timings[1].set(DRAIN_SECONDS);
-        timings[2].set(MODEL_LOAD_SECONDS);
-        for &rank in &declared {
-            reference_plain_update(&total_blocks, &usage, &hit_rate, &snapshot(rank));
-        }
-        plain.register(Box::new(total_blocks.clone()))?;
-        plain.register(Box::new(usage.clone()))?;
-        plain.register(Box::new(hit_rate.clone()))?;
-        for gauge in &timings {
-            plain.register(Box::new(gauge.clone()))?;
-        }
-
         Ok(Self {
-            root,
-            plain,
-            series: 3 * declared.len() + timings.len(),
-            _lifecycle: lifecycle,
-            _gauges: gauges,
-            _plain_families: (total_blocks, usage, hit_rate, timings),
+            ours: page::Hierarchy::new(ranks)?,
+            plain: page::Plain::new(ranks)?,
         })
     }
 
@@ -422,42 +363,22 @@ impl Scrape {
     /// # Errors
     /// As [`engine_gauges::MetricsRegistry::prometheus_expfmt_combined`].
     pub fn combined(&self) -> Result<String, Error> {
-        self.root.registry().prometheus_expfmt_combined()
+        self.ours.render()
     }
 
     /// The baseline: [`Registry::gather`] and the text encoder, nothing else.
     ///
     /// # Errors
-    /// As [`TextEncoder::encode_utf8`].
+    /// As [`prometheus::TextEncoder::encode_utf8`].
     pub fn plain(&self) -> prometheus::Result<String> {
-        let families = self.plain.gather();
         let mut page = String::new();
-        TextEncoder::new().encode_utf8(&families, &mut page)?;
+        self.plain.render_into(&mut page)?;
         Ok(page)
     }
 
     /// How many series each page has: three per rank and the three lifecycle gauges.
     pub fn series(&self) -> usize {
-        self.series
-    }
-}
-
-/// The reference's update, on families outside any hierarchy.
-fn reference_plain_update(
-    total_blocks: &IntGaugeVec,
-    usage: &GaugeVec,
-    hit_rate: &GaugeVec,
-    snapshot: &ComponentSnapshot,
-) {
-    let rank = snapshot.dp_rank.to_string();
-    total_blocks
-        .with_label_values(&[&rank])
-        .set(snapshot.kv_total_blocks as i64);
-    usage
-        .with_label_values(&[&rank])
-        .set(f64::from(snapshot.gpu_cache_usage));
-    if let Some(rate) = snapshot.kv_cache_hit_rate {
-        hit_rate.with_label_values(&[&rank]).set(f64::from(rate));
+        self.ours.series()
     }
 }
 

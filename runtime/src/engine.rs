@@ -155,6 +155,12 @@ impl EngineMetrics {
         &*self.hierarchy
     }
 
+    /// The level, shared: a registered set holds it, so that its level stays in the tree as long
+    /// as the set can be written.
+    pub(crate) fn hierarchy_arc(&self) -> Arc<dyn MetricsHierarchy> {
+        Arc::clone(&self.hierarchy)
+    }
+
     /// The precomputed auto-labels (hierarchy labels and model labels), raw.
     pub fn auto_labels(&self) -> &Arc<HashMap<String, String>> {
         &self.auto_labels

@@ -211,7 +211,13 @@ impl<'a> Registrar<'a> {
             )
         });
         let table = Arc::new(Table::<K>::new(
-            text, ranks, &declared, d.seeded, buckets, bound,
+            text,
+            ranks,
+            &declared,
+            d.seeded,
+            buckets,
+            bound,
+            Some(self.metrics.hierarchy_arc()),
         ));
         registry.register_native(Arc::clone(&table) as Arc<dyn Native>)?;
         Ok(table)

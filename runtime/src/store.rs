@@ -358,6 +358,9 @@ pub(crate) struct Table<K> {
     extras: Mutex<BTreeMap<u32, Arc<[Slot]>>>,
     pub(crate) bound: Option<RankBound>,
     buckets: Option<Arc<[f64]>>,
+    /// The level the family is on: held, so that the level stays in the tree while the family
+    /// can be written.
+    _level: Option<Arc<dyn crate::MetricsHierarchy>>,
     _kind: PhantomData<fn() -> K>,
 }
 
@@ -378,6 +381,7 @@ impl<K: TableKind> Table<K> {
         seeded: bool,
         buckets: Option<Arc<[f64]>>,
         bound: Option<RankBound>,
+        level: Option<Arc<dyn crate::MetricsHierarchy>>,
     ) -> Self {
         let width = K::width();
         let rows = ranks.map_or(1, |r| r.rows);
@@ -403,6 +407,7 @@ impl<K: TableKind> Table<K> {
             extras: Mutex::new(BTreeMap::new()),
             bound,
             buckets: buckets.clone(),
+            _level: level,
             _kind: PhantomData,
         };
         table.order = table.sorted_order();

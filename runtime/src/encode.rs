@@ -164,7 +164,15 @@ fn labels(page: &mut String, pairs: &[LabelPair], extra: Option<(&str, &str)>) {
 }
 
 /// Escapes `\` and line feed (and `"` in label values), as the format requires.
-fn escape_into(page: &mut String, text: &str, quote: bool) {
+pub(crate) fn escape_into(page: &mut String, text: &str, quote: bool) {
+    // Most text needs no escape: copied whole.
+    if !text
+        .bytes()
+        .any(|b| b == b'\\' || b == b'\n' || (quote && b == b'"'))
+    {
+        page.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\\' => page.push_str("\\\\"),

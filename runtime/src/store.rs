@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use prometheus::proto::{self, MetricFamily, MetricType};
 
 use crate::bound::RankBound;
+use crate::encode::{escape_into, type_name};
 use crate::registry::lock;
 
 /// One series: its value's bits (an `i64`, a `u64` or an `f64`, as the kind says), whether it is
@@ -288,35 +289,6 @@ pub(crate) fn write_value(out: &mut String, value: f64) {
         out.push_str(buffer.format(value as i64));
     } else {
         let _ = write!(out, "{value}");
-    }
-}
-
-/// Escapes `\` and line feed (and `"` in label values), as the format requires.
-pub(crate) fn escape_into(out: &mut String, text: &str, quote: bool) {
-    if !text
-        .bytes()
-        .any(|b| b == b'\\' || b == b'\n' || (quote && b == b'"'))
-    {
-        out.push_str(text);
-        return;
-    }
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quote => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
-}
-
-fn type_name(kind: MetricType) -> &'static str {
-    match kind {
-        MetricType::COUNTER => "counter",
-        MetricType::GAUGE => "gauge",
-        MetricType::SUMMARY => "summary",
-        MetricType::UNTYPED => "untyped",
-        MetricType::HISTOGRAM => "histogram",
     }
 }
 

@@ -13,9 +13,11 @@
 //!   update, writing the same families;
 //! - [`Scrape`]: the combined scrape of a four-level hierarchy and a plain
 //!   [`Registry`] holding the same families, with the same names, labels and values (the two pages
-//!   are byte for byte the same).
+//!   are byte for byte the same), both set up by [`page`].
 //!
-//! The measured loops are in [`loops`].
+//! The measured loops are in [`loops`]. [`page`] also holds what `benches/scrape.rs` and
+//! `benches/alloc.rs` need to render the same page with other implementations (in `src/peers`,
+//! which those targets include, since they use dev-dependencies).
 
 pub mod loops;
 pub mod page;

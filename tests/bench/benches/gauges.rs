@@ -231,11 +231,7 @@ fn contention(c: &mut Criterion, w: &Writes) {
         Duration::from_millis(300),
         Duration::from_secs(1),
     );
-    let other_child = w
-        .gauges
-        .blocks
-        .family()
-        .with_label_values(&[(RANK + 1).to_string()]);
+    let other_child = w.shadow_blocks.with_label_values(&[(RANK + 1).to_string()]);
     g.bench("per_rank_one_thread", |iters| {
         timed(iters, |n| per_rank_writes(w, RANK, n))
     });

@@ -4,16 +4,23 @@
 //! Every subject is paired with a baseline that writes to (or renders) the same thing, so that a
 //! ratio measured in one run compares like with like:
 //!
-//! - [`Writes`]: one declared rank of a [`PerRank`] family, the very prometheus child behind it
-//!   (cached), the family's label lookup, and raw atomics;
+//! - [`Writes`]: one declared rank of a [`PerRank`] family, the child of the same rank in a
+//!   prometheus shadow of the family (cached), the shadow's label lookup, and raw atomics;
 //! - [`Kinds`]: the other kinds and shapes (per-rank `IntCounter` and `Counter`, a typed
 //!   [`Family`], a per-rank typed family, per-rank and scalar `Histogram`s), each beside cached
-//!   prometheus children and the label lookup;
+//!   children of its prometheus shadow and the shadow's label lookup;
 //! - [`Updates`]: [`ComponentGauges::update`] and [`reference_update`], a copy of the reference's
-//!   update, writing the same families;
+//!   update, writing a prometheus shadow of the same families;
 //! - [`Scrape`]: the combined scrape of a four-level hierarchy and a plain
 //!   [`Registry`] holding the same families, with the same names, labels and values (the two pages
 //!   are byte for byte the same), both set up by [`page`].
+//!
+//! A *shadow* of a field is a plain prometheus family equivalent to it: the same name, help,
+//! variable labels, const labels (the set's own, and the hierarchy and engine labels the field
+//! gets at the endpoint) and buckets, made in a [`Registry`] of its own, so that its page is byte
+//! for byte the field's lines of the combined scrape. `PerRank` and `Family` fields keep their
+//! values in the crate's own store, not in prometheus children; the shadow's children, looked up
+//! once and cached, are the prometheus baseline every per-rank write is compared with.
 //!
 //! The measured loops are in [`loops`]. [`page`] also holds what `benches/scrape.rs` and
 //! `benches/alloc.rs` need to render the same page with other implementations (in `src/peers`,
@@ -22,15 +29,16 @@
 pub mod loops;
 pub mod page;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use engine_gauges::prometheus::{
-    self, Counter, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry,
+    self, Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use engine_gauges::{
     BoxError, ComponentGauges, ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error,
-    Family, LabelValue, MetricsRoot, PerRank, labels,
+    Family, LabelValue, MetricDescriptor, MetricsRoot, PerRank,
 };
 
 /// The worker's connection id: its `worker_id` label is this in lowercase hex.
@@ -67,6 +75,85 @@ fn endpoint_metrics() -> Result<(MetricsRoot, EngineMetrics), Error> {
     Ok((root, EngineMetrics::with_engine_config(endpoint, &config)))
 }
 
+/// What a shadow of a field is made from: its name, help and const labels (the set's own, and the
+/// hierarchy and engine labels of the benchmarks' endpoint), its variable labels, and a
+/// histogram's buckets.
+#[derive(Debug)]
+pub struct ShadowOpts {
+    /// The name, help and const labels.
+    pub opts: Opts,
+    /// The variable labels, `dp_rank` first for a per-rank field.
+    pub labels: &'static [&'static str],
+    /// A histogram's bucket upper bounds; empty for other kinds.
+    pub buckets: &'static [f64],
+}
+
+impl ShadowOpts {
+    /// The shadow of `S`'s field `field` (its name without prefix).
+    ///
+    /// # Errors
+    /// If `S` declares no such field.
+    pub fn of<S: EngineGauges>(field: &str) -> Result<Self, BoxError> {
+        let d: &MetricDescriptor = S::DESCRIPTORS
+            .iter()
+            .find(|d| d.short_name == field)
+            .ok_or_else(|| BoxError::from(format!("no field `{field}`")))?;
+        let const_labels: HashMap<String, String> = page::hierarchy_labels()
+            .into_iter()
+            .map(|(label, value)| (label.to_owned(), value))
+            .chain(
+                d.const_labels
+                    .iter()
+                    .map(|&(label, value)| (label.to_owned(), value.to_owned())),
+            )
+            .collect();
+        Ok(Self {
+            opts: Opts::new(d.name, d.help).const_labels(const_labels),
+            labels: d.variable_labels,
+            buckets: d.buckets,
+        })
+    }
+
+    /// The histogram options: [`Self::opts`] and [`Self::buckets`].
+    pub fn histogram(&self) -> HistogramOpts {
+        HistogramOpts::from(self.opts.clone()).buckets(self.buckets.to_vec())
+    }
+}
+
+/// Makes the shadow of `S`'s field `field` with `make`, and registers it in `registry`.
+///
+/// # Errors
+/// If `S` declares no such field, and any error of `make` or of registration.
+pub fn shadow<S, C>(
+    registry: &Registry,
+    field: &str,
+    make: impl FnOnce(&ShadowOpts) -> prometheus::Result<C>,
+) -> Result<C, BoxError>
+where
+    S: EngineGauges,
+    C: prometheus::core::Collector + Clone + 'static,
+{
+    let collector = make(&ShadowOpts::of::<S>(field)?)?;
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
+}
+
+/// [`Registry::gather`] and the text encoder: a shadow registry's page.
+///
+/// # Errors
+/// As [`TextEncoder::encode_utf8`].
+pub fn shadow_page(registry: &Registry) -> prometheus::Result<String> {
+    let mut page = String::new();
+    TextEncoder::new().encode_utf8(&registry.gather(), &mut page)?;
+    Ok(page)
+}
+
+/// The combined scrape of `root`, and the page of the `shadow` registry.
+fn pages(root: &MetricsRoot, shadow: &Registry) -> Result<(String, String), BoxError> {
+    let ours = root.registry().prometheus_expfmt_combined()?;
+    Ok((ours, shadow_page(shadow)?))
+}
+
 /// Two per-rank families for the write benchmarks, one of each gauge type.
 #[derive(Debug, EngineGauges)]
 pub struct RankWrites {
@@ -81,35 +168,65 @@ pub struct RankWrites {
 pub struct Writes {
     /// The subject: [`DECLARED`] ranks of each type, resolved at registration.
     pub gauges: RankWrites,
-    /// The child of [`RANK`] in `gauges.blocks`' family, looked up once and kept.
+    /// The shadow of `gauges.blocks`: the target of the label lookups of the integer baselines.
+    pub shadow_blocks: IntGaugeVec,
+    /// The shadow of `gauges.usage`: the target of the label lookups of the float baselines.
+    pub shadow_usage: GaugeVec,
+    /// The child of [`RANK`] in `shadow_blocks`, looked up once and kept.
     pub int_child: IntGauge,
-    /// The child of [`RANK`] in `gauges.usage`' family, looked up once and kept.
+    /// The child of [`RANK`] in `shadow_usage`, looked up once and kept.
     pub float_child: Gauge,
     /// A bare atomic, the floor for an `i64` store.
     pub int_atomic: AtomicI64,
     /// A bare atomic holding `f64` bits, the floor for an `f64` store (prometheus stores a
     /// `Gauge`'s value this way).
     pub float_atomic: AtomicU64,
-    _root: MetricsRoot,
+    shadow: Registry,
+    root: MetricsRoot,
 }
 
 impl Writes {
-    /// Registers the families at a fresh hierarchy's endpoint.
+    /// Registers the families at a fresh hierarchy's endpoint, and their shadows in a registry of
+    /// their own, [`DECLARED`] ranks seeded on both sides.
     ///
     /// # Errors
     /// Any error of registration.
-    pub fn new() -> Result<Self, Error> {
+    pub fn new() -> Result<Self, BoxError> {
         let (root, metrics) = endpoint_metrics()?;
         let ranks: Vec<u32> = DECLARED.collect();
         let gauges = RankWrites::register(&metrics, &ranks)?;
+        let registry = Registry::new();
+        let shadow_blocks = shadow::<RankWrites, _>(&registry, "blocks", |s| {
+            IntGaugeVec::new(s.opts.clone(), s.labels)
+        })?;
+        let shadow_usage = shadow::<RankWrites, _>(&registry, "usage", |s| {
+            GaugeVec::new(s.opts.clone(), s.labels)
+        })?;
+        for rank in DECLARED {
+            let rank = rank.to_string();
+            shadow_blocks.with_label_values(&[&rank]);
+            shadow_usage.with_label_values(&[&rank]);
+        }
         Ok(Self {
-            int_child: gauges.blocks.family().with_label_values(&[RANK_LABEL]),
-            float_child: gauges.usage.family().with_label_values(&[RANK_LABEL]),
+            int_child: shadow_blocks.with_label_values(&[RANK_LABEL]),
+            float_child: shadow_usage.with_label_values(&[RANK_LABEL]),
+            shadow_blocks,
+            shadow_usage,
             gauges,
             int_atomic: AtomicI64::new(0),
             float_atomic: AtomicU64::new(0),
-            _root: root,
+            shadow: registry,
+            root,
         })
+    }
+
+    /// The combined scrape of the hierarchy, and the shadows' page: the shadows' families render
+    /// the same lines in both.
+    ///
+    /// # Errors
+    /// Any error of either scrape.
+    pub fn pages(&self) -> Result<(String, String), BoxError> {
+        pages(&self.root, &self.shadow)
     }
 }
 
@@ -173,42 +290,50 @@ pub struct KindSet {
 
 /// Everything the counter, family and histogram write benchmarks write to.
 ///
-/// Where the set exposes its prometheus family (the `PerRank` of one series kind), the cached child
-/// is the very child behind the declared rank. A typed [`Family`] does not expose its family, so
-/// the family baselines are the children of a plain family with the same labels, kept in a table
-/// indexed the way a hand-written fast path would: `[value.index()]`, `[rank][value.index()]`. The
-/// scalar histogram's baseline is a plain `Histogram` with the same buckets.
+/// Each field has a shadow, a plain prometheus family (or, for the scalar histogram, a plain
+/// `Histogram`) with the same name, help, labels, const labels and buckets, in a registry of its
+/// own. For a `PerRank` of one series kind, the cached child is the shadow's child of the declared
+/// rank. For the typed families, the cached children are all of the shadow's, kept in a table
+/// indexed the way a hand-written fast path would: `[value.index()]`, `[rank][value.index()]`.
 #[derive(Debug)]
 pub struct Kinds {
     /// The subjects: [`DECLARED`] ranks of each per-rank field, every label value, resolved at
     /// registration.
     pub set: KindSet,
-    /// The child of [`RANK`] in `set.requests_total`' family, looked up once and kept.
+    /// The shadow of `set.requests_total`: the target of the counter's label lookups.
+    pub int_counter_family: IntCounterVec,
+    /// The child of [`RANK`] in `int_counter_family`, looked up once and kept.
     pub int_counter_child: IntCounter,
-    /// The child of [`RANK`] in `set.busy_seconds_total`' family, looked up once and kept.
+    /// The shadow of `set.busy_seconds_total`.
+    pub counter_family: CounterVec,
+    /// The child of [`RANK`] in `counter_family`, looked up once and kept.
     pub counter_child: Counter,
-    /// The child of [`RANK`] in `set.rank_time_to_first_token_seconds`' family, looked up once
-    /// and kept.
+    /// The shadow of `set.rank_time_to_first_token_seconds`: the target of the per-rank
+    /// histogram's label lookups.
+    pub histogram_family: HistogramVec,
+    /// The child of [`RANK`] in `histogram_family`, looked up once and kept.
     pub histogram_child: Histogram,
-    /// A family labelled `finish_reason`, the target of the label lookups of the family baseline.
+    /// The shadow of `set.finished_total`, labelled `finish_reason`: the target of the label
+    /// lookups of the family baseline.
     pub reason_family: IntCounterVec,
     /// Its child of each [`Reason`], by [`LabelValue::index`].
     pub reason_children: [IntCounter; 3],
-    /// A family labelled `dp_rank` and `finish_reason`, the target of the label lookups of the
-    /// per-rank family baseline.
+    /// The shadow of `set.rank_finished_total`, labelled `dp_rank` and `finish_reason`: the
+    /// target of the label lookups of the per-rank family baseline.
     pub rank_reason_family: IntCounterVec,
     /// Its child of each [`DECLARED`] rank and [`Reason`], by rank, then by
     /// [`LabelValue::index`].
     pub rank_reason_children: Box<[[IntCounter; 3]]>,
-    /// A plain histogram with [`BUCKETS`], the scalar histogram's baseline.
+    /// The shadow of `set.time_to_first_token_seconds`, a plain histogram with [`BUCKETS`]: the
+    /// scalar histogram's baseline.
     pub plain_histogram: Histogram,
-    _plain: Registry,
-    _root: MetricsRoot,
+    shadow: Registry,
+    root: MetricsRoot,
 }
 
 impl Kinds {
-    /// Registers the set at a fresh hierarchy's endpoint, and the plain baselines in a registry of
-    /// their own.
+    /// Registers the set at a fresh hierarchy's endpoint, and the shadows in a registry of their
+    /// own, [`DECLARED`] ranks seeded on both sides.
     ///
     /// # Errors
     /// Any error of registration.
@@ -217,25 +342,33 @@ impl Kinds {
         let ranks: Vec<u32> = DECLARED.collect();
         let set = KindSet::register(&metrics, &ranks)?;
 
-        let plain = Registry::new();
-        let reason_family = IntCounterVec::new(
-            Opts::new("bench_finished_total", "Requests finished, by why."),
-            &["finish_reason"],
-        )?;
-        let rank_reason_family = IntCounterVec::new(
-            Opts::new(
-                "bench_rank_finished_total",
-                "Requests finished, by rank and by why.",
-            ),
-            &[labels::DP_RANK, "finish_reason"],
-        )?;
-        let plain_histogram = Histogram::with_opts(
-            HistogramOpts::new("bench_time_to_first_token_seconds", "Time to first token.")
-                .buckets(BUCKETS.to_vec()),
-        )?;
-        plain.register(Box::new(reason_family.clone()))?;
-        plain.register(Box::new(rank_reason_family.clone()))?;
-        plain.register(Box::new(plain_histogram.clone()))?;
+        let registry = Registry::new();
+        let int_counter_family = shadow::<KindSet, _>(&registry, "requests_total", |s| {
+            IntCounterVec::new(s.opts.clone(), s.labels)
+        })?;
+        let counter_family = shadow::<KindSet, _>(&registry, "busy_seconds_total", |s| {
+            CounterVec::new(s.opts.clone(), s.labels)
+        })?;
+        let histogram_family =
+            shadow::<KindSet, _>(&registry, "rank_time_to_first_token_seconds", |s| {
+                HistogramVec::new(s.histogram(), s.labels)
+            })?;
+        let reason_family = shadow::<KindSet, _>(&registry, "finished_total", |s| {
+            IntCounterVec::new(s.opts.clone(), s.labels)
+        })?;
+        let rank_reason_family = shadow::<KindSet, _>(&registry, "rank_finished_total", |s| {
+            IntCounterVec::new(s.opts.clone(), s.labels)
+        })?;
+        let plain_histogram =
+            shadow::<KindSet, _>(&registry, "time_to_first_token_seconds", |s| {
+                Histogram::with_opts(s.histogram())
+            })?;
+        for rank in DECLARED {
+            let rank = rank.to_string();
+            int_counter_family.with_label_values(&[&rank]);
+            counter_family.with_label_values(&[&rank]);
+            histogram_family.with_label_values(&[&rank]);
+        }
 
         let reasons = |family: &IntCounterVec, rank: Option<String>| {
             let children: Vec<IntCounter> = Reason::VALUES
@@ -255,52 +388,124 @@ impl Kinds {
             .into_boxed_slice();
 
         Ok(Self {
-            int_counter_child: set.requests_total.family().with_label_values(&[RANK_LABEL]),
-            counter_child: set
-                .busy_seconds_total
-                .family()
-                .with_label_values(&[RANK_LABEL]),
-            histogram_child: set
-                .rank_time_to_first_token_seconds
-                .family()
-                .with_label_values(&[RANK_LABEL]),
+            int_counter_child: int_counter_family.with_label_values(&[RANK_LABEL]),
+            int_counter_family,
+            counter_child: counter_family.with_label_values(&[RANK_LABEL]),
+            counter_family,
+            histogram_child: histogram_family.with_label_values(&[RANK_LABEL]),
+            histogram_family,
             set,
             reason_family,
             reason_children,
             rank_reason_family,
             rank_reason_children,
             plain_histogram,
-            _plain: plain,
-            _root: root,
+            shadow: registry,
+            root,
         })
+    }
+
+    /// The combined scrape of the hierarchy, and the shadows' page: the shadows' families render
+    /// the same lines in both.
+    ///
+    /// # Errors
+    /// Any error of either scrape.
+    pub fn pages(&self) -> Result<(String, String), BoxError> {
+        pages(&self.root, &self.shadow)
     }
 }
 
-/// The reference worker's per-rank gauges, registered at a fresh hierarchy's endpoint.
+/// The shadows of [`ComponentGauges`]' three per-rank families, in a registry of their own: what
+/// [`reference_update`] writes.
 #[derive(Debug)]
-pub struct Updates {
-    /// The families, [`DECLARED`] ranks seeded.
-    pub gauges: ComponentGauges,
-    _root: MetricsRoot,
+pub struct ComponentShadow {
+    /// The shadow of `total_blocks`.
+    pub total_blocks: IntGaugeVec,
+    /// The shadow of `gpu_cache_usage_percent`.
+    pub gpu_cache_usage_percent: GaugeVec,
+    /// The shadow of `kv_cache_hit_rate`.
+    pub kv_cache_hit_rate: GaugeVec,
+    registry: Registry,
 }
 
-impl Updates {
-    /// Registers [`ComponentGauges`] for [`DECLARED`] ranks and writes each of them once, hit rate
-    /// included, so that both update paths find every child in place.
+impl ComponentShadow {
+    /// The three shadows, with no series yet.
     ///
     /// # Errors
     /// Any error of registration.
-    pub fn new() -> Result<Self, Error> {
+    pub fn new() -> Result<Self, BoxError> {
+        let registry = Registry::new();
+        let int = |field| {
+            shadow::<ComponentGauges, _>(&registry, field, |s| {
+                IntGaugeVec::new(s.opts.clone(), s.labels)
+            })
+        };
+        let total_blocks = int("total_blocks")?;
+        let float = |field| {
+            shadow::<ComponentGauges, _>(&registry, field, |s| {
+                GaugeVec::new(s.opts.clone(), s.labels)
+            })
+        };
+        let gpu_cache_usage_percent = float("gpu_cache_usage_percent")?;
+        let kv_cache_hit_rate = float("kv_cache_hit_rate")?;
+        Ok(Self {
+            total_blocks,
+            gpu_cache_usage_percent,
+            kv_cache_hit_rate,
+            registry,
+        })
+    }
+
+    /// The shadows' page.
+    ///
+    /// # Errors
+    /// As [`TextEncoder::encode_utf8`].
+    pub fn render(&self) -> prometheus::Result<String> {
+        shadow_page(&self.registry)
+    }
+}
+
+/// The reference worker's per-rank gauges, registered at a fresh hierarchy's endpoint, and their
+/// shadows.
+#[derive(Debug)]
+pub struct Updates {
+    /// The families, [`DECLARED`] ranks seeded: what the derived update writes.
+    pub gauges: ComponentGauges,
+    /// Their shadows: what [`reference_update`] writes.
+    pub shadow: ComponentShadow,
+    root: MetricsRoot,
+}
+
+impl Updates {
+    /// Registers [`ComponentGauges`] for [`DECLARED`] ranks and their shadows, and writes each
+    /// rank and [`UNDECLARED`] once on both sides, hit rate included, so that both update paths
+    /// find every series in place.
+    ///
+    /// # Errors
+    /// Any error of registration.
+    pub fn new() -> Result<Self, BoxError> {
         let (root, metrics) = endpoint_metrics()?;
         let ranks: Vec<u32> = DECLARED.collect();
         let gauges = ComponentGauges::new(&metrics, &ranks)?;
+        let shadow = ComponentShadow::new()?;
         for rank in DECLARED.chain([UNDECLARED]) {
             gauges.update(&snapshot(rank));
+            reference_update(&shadow, &snapshot(rank));
         }
         Ok(Self {
             gauges,
-            _root: root,
+            shadow,
+            root,
         })
+    }
+
+    /// The combined scrape of the hierarchy, and the shadows' page: the shadows' families render
+    /// the same lines in both.
+    ///
+    /// # Errors
+    /// Any error of either scrape.
+    pub fn pages(&self) -> Result<(String, String), BoxError> {
+        pages(&self.root, &self.shadow.registry)
     }
 }
 
@@ -315,24 +520,21 @@ pub fn snapshot(rank: u32) -> ComponentSnapshot {
     }
 }
 
-/// A hand-written copy of the reference's `ComponentGauges::update`: the rank formatted once, then
-/// three label lookups.
-pub fn reference_update(gauges: &ComponentGauges, snapshot: &ComponentSnapshot) {
+/// A hand-written copy of the reference's `ComponentGauges::update`, writing the shadows: the rank
+/// formatted once, then three label lookups.
+pub fn reference_update(shadow: &ComponentShadow, snapshot: &ComponentSnapshot) {
     let rank = snapshot.dp_rank.to_string();
-    gauges
+    shadow
         .total_blocks
-        .family()
         .with_label_values(&[&rank])
         .set(snapshot.kv_total_blocks as i64);
-    gauges
+    shadow
         .gpu_cache_usage_percent
-        .family()
         .with_label_values(&[&rank])
         .set(f64::from(snapshot.gpu_cache_usage));
     if let Some(rate) = snapshot.kv_cache_hit_rate {
-        gauges
+        shadow
             .kv_cache_hit_rate
-            .family()
             .with_label_values(&[&rank])
             .set(f64::from(rate));
     }
@@ -401,42 +603,121 @@ mod tests {
         }
     }
 
+    /// The lines of `page` that belong to the families `shadow` renders (their `# HELP` and
+    /// `# TYPE` lines and their samples, a histogram's `_bucket`, `_sum` and `_count` included).
+    fn family_lines<'a>(page: &'a str, shadow: &str) -> Vec<&'a str> {
+        let names: std::collections::BTreeSet<&str> = shadow
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split_once(' ').map(|(name, _)| name))
+            .collect();
+        page.lines()
+            .filter(|line| {
+                let name = match line
+                    .strip_prefix("# HELP ")
+                    .or_else(|| line.strip_prefix("# TYPE "))
+                {
+                    Some(rest) => rest.split(' ').next().unwrap_or(""),
+                    None => line.split(['{', ' ']).next().unwrap_or(""),
+                };
+                names.contains(name)
+                    || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                        name.strip_suffix(suffix)
+                            .is_some_and(|family| names.contains(family))
+                    })
+            })
+            .collect()
+    }
+
+    /// Asserts that the shadows' page is byte for byte the lines of their families in the
+    /// combined scrape, and returns how many lines that is.
+    fn assert_shadow_matches(pages: Result<(String, String), BoxError>) -> usize {
+        let (page, shadow) = pages.expect("both scrapes");
+        let ours = family_lines(&page, &shadow);
+        assert_eq!(ours, shadow.lines().collect::<Vec<_>>());
+        ours.len()
+    }
+
     #[test]
-    fn both_update_paths_write_the_same_children() {
+    fn shadows_render_as_their_fields() {
+        let writes = Writes::new().expect("fixture registers");
+        // Seeded: every declared rank at 0 on both sides.
+        assert_eq!(
+            assert_shadow_matches(writes.pages()),
+            2 * (2 + DECLARED.len())
+        );
+        for rank in DECLARED {
+            writes.gauges.blocks.rank(rank).set(i64::from(rank) * 3);
+            writes.gauges.usage.rank(rank).set(f64::from(rank) / 8.0);
+            reference_set(&writes.shadow_blocks, rank, |g| g.set(i64::from(rank) * 3));
+            reference_set(&writes.shadow_usage, rank, |g| g.set(f64::from(rank) / 8.0));
+        }
+        assert_shadow_matches(writes.pages());
+
+        let kinds = Kinds::new().expect("fixture registers");
+        let set = &kinds.set;
+        for rank in DECLARED {
+            let label = rank.to_string();
+            set.requests_total.rank(rank).inc();
+            kinds.int_counter_family.with_label_values(&[&label]).inc();
+            set.busy_seconds_total.rank(rank).inc_by(0.5);
+            kinds
+                .counter_family
+                .with_label_values(&[&label])
+                .inc_by(0.5);
+            set.rank_time_to_first_token_seconds
+                .rank(rank)
+                .observe(f64::from(rank) / 4.0);
+            kinds
+                .histogram_family
+                .with_label_values(&[&label])
+                .observe(f64::from(rank) / 4.0);
+            for reason in [Reason::Stop, Reason::Length, Reason::Abort] {
+                set.rank_finished_total.rank(rank).with(reason).inc();
+                kinds.rank_reason_children[rank as usize][reason.index()].inc();
+            }
+        }
+        for reason in [Reason::Stop, Reason::Length, Reason::Abort] {
+            set.finished_total.with(reason).inc();
+            kinds.reason_children[reason.index()].inc();
+        }
+        set.time_to_first_token_seconds.observe(0.3);
+        kinds.plain_histogram.observe(0.3);
+        assert!(assert_shadow_matches(kinds.pages()) > 12);
+    }
+
+    #[test]
+    fn both_update_paths_render_the_same_page() {
         let updates = Updates::new().expect("fixture registers");
-        let gauges = &updates.gauges;
+        let shadow_lines = || assert_shadow_matches(updates.pages());
+        // Three families, each of the declared ranks and the undeclared one.
+        assert_eq!(shadow_lines(), 3 * (2 + DECLARED.len() + 1));
         for rank in [RANK, UNDECLARED] {
             let mut snap = snapshot(rank);
             snap.kv_total_blocks = 77;
             snap.kv_cache_hit_rate = Some(0.125);
-            gauges.update(&snap);
-            let label = rank.to_string();
-            let child = gauges.total_blocks.family().with_label_values(&[&label]);
-            assert_eq!(child.get(), 77);
-            snap.kv_total_blocks = 78;
-            reference_update(gauges, &snap);
-            assert_eq!(child.get(), 78);
-            assert_eq!(gauges.total_blocks.rank(rank).get(), 78);
-            let rate = gauges
-                .kv_cache_hit_rate
-                .family()
-                .with_label_values(&[&label]);
-            assert_eq!(rate.get(), 0.125);
+            updates.gauges.update(&snap);
+            reference_update(&updates.shadow, &snap);
+            assert_eq!(updates.gauges.total_blocks.rank(rank).get(), 77);
+            assert_eq!(updates.gauges.kv_cache_hit_rate.rank(rank).get(), 0.125);
+            shadow_lines();
         }
     }
 
     #[test]
-    fn kind_baselines_are_the_same_series_or_alike() {
+    fn kind_baselines_are_the_shadows_children() {
         let kinds = Kinds::new().expect("fixture registers");
         let set = &kinds.set;
-        set.requests_total.rank(RANK).inc();
-        assert_eq!(kinds.int_counter_child.get(), 1);
-        set.busy_seconds_total.rank(RANK).inc_by(0.5);
-        assert_eq!(kinds.counter_child.get(), 0.5);
-        set.rank_time_to_first_token_seconds.rank(RANK).observe(0.3);
-        assert_eq!(kinds.histogram_child.get_sample_count(), 1);
+        kinds.int_counter_child.inc();
+        let rank = [RANK_LABEL];
+        assert_eq!(kinds.int_counter_family.with_label_values(&rank).get(), 1);
+        kinds.counter_child.inc_by(0.5);
+        assert_eq!(kinds.counter_family.with_label_values(&rank).get(), 0.5);
+        kinds.histogram_child.observe(0.3);
+        let histogram = kinds.histogram_family.with_label_values(&rank);
+        assert_eq!(histogram.get_sample_count(), 1);
 
-        // The typed families' baselines are other families, indexed the same way.
+        // The typed families' tables are indexed the way the typed label indexes its values.
         assert_eq!(Reason::VALUES[REASON.index()], REASON_LABEL);
         kinds.reason_children[REASON.index()].inc();
         assert_eq!(
@@ -477,13 +758,14 @@ mod tests {
     }
 
     #[test]
-    fn cached_children_are_the_declared_ranks() {
+    fn cached_children_are_the_shadows_declared_ranks() {
         let writes = Writes::new().expect("fixture registers");
-        writes.gauges.blocks.rank(RANK).set(41);
-        assert_eq!(writes.int_child.get(), 41);
-        writes.gauges.usage.rank(RANK).set(0.5);
-        assert_eq!(writes.float_child.get(), 0.5);
-        reference_set(writes.gauges.blocks.family(), RANK, |g| g.set(42));
+        writes.int_child.set(41);
+        let rank = [RANK_LABEL];
+        assert_eq!(writes.shadow_blocks.with_label_values(&rank).get(), 41);
+        writes.float_child.set(0.5);
+        assert_eq!(writes.shadow_usage.with_label_values(&rank).get(), 0.5);
+        reference_set(&writes.shadow_blocks, RANK, |g| g.set(42));
         assert_eq!(writes.int_child.get(), 42);
         store_f64(&writes.float_atomic, 1.5);
         assert_eq!(

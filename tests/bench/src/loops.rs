@@ -55,7 +55,7 @@ pub fn i64_atomic_store(w: &Writes, iters: u64) {
     }
 }
 
-/// `IntGauge::set` on the child of [`RANK`], looked up once and kept.
+/// `IntGauge::set` on the shadow's child of [`RANK`], looked up once and kept.
 #[inline(never)]
 pub fn i64_cached_child(w: &Writes, iters: u64) {
     for _ in 0..iters {
@@ -83,12 +83,12 @@ pub fn i64_per_rank_declared_set(w: &Writes, iters: u64) {
     }
 }
 
-/// `IntGaugeVec::with_label_values(&["3"]).set(..)`.
+/// `IntGaugeVec::with_label_values(&["3"]).set(..)` on the shadow.
 #[inline(never)]
 pub fn i64_with_label_values(w: &Writes, iters: u64) {
     for _ in 0..iters {
         let (family, rank, value) = (
-            black_box(w.gauges.blocks.family()),
+            black_box(&w.shadow_blocks),
             black_box(RANK_LABEL),
             black_box(INT),
         );
@@ -96,15 +96,11 @@ pub fn i64_with_label_values(w: &Writes, iters: u64) {
     }
 }
 
-/// The reference's way: `rank.to_string()`, then `with_label_values`.
+/// The reference's way, on the shadow: `rank.to_string()`, then `with_label_values`.
 #[inline(never)]
 pub fn i64_reference_lookup(w: &Writes, iters: u64) {
     for _ in 0..iters {
-        let (family, rank, value) = (
-            black_box(w.gauges.blocks.family()),
-            black_box(RANK),
-            black_box(INT),
-        );
+        let (family, rank, value) = (black_box(&w.shadow_blocks), black_box(RANK), black_box(INT));
         reference_set(family, rank, |child| child.set(value));
     }
 }
@@ -122,7 +118,7 @@ pub fn f64_atomic_store(w: &Writes, iters: u64) {
     }
 }
 
-/// `Gauge::set` on the child of [`RANK`], looked up once and kept.
+/// `Gauge::set` on the shadow's child of [`RANK`], looked up once and kept.
 #[inline(never)]
 pub fn f64_cached_child(w: &Writes, iters: u64) {
     for _ in 0..iters {
@@ -158,12 +154,12 @@ pub fn f64_per_rank_declared_set(w: &Writes, iters: u64) {
     }
 }
 
-/// `GaugeVec::with_label_values(&["3"]).set(..)`.
+/// `GaugeVec::with_label_values(&["3"]).set(..)` on the shadow.
 #[inline(never)]
 pub fn f64_with_label_values(w: &Writes, iters: u64) {
     for _ in 0..iters {
         let (family, rank, value) = (
-            black_box(w.gauges.usage.family()),
+            black_box(&w.shadow_usage),
             black_box(RANK_LABEL),
             black_box(FLOAT),
         );
@@ -171,12 +167,12 @@ pub fn f64_with_label_values(w: &Writes, iters: u64) {
     }
 }
 
-/// The reference's way: `rank.to_string()`, then `with_label_values`.
+/// The reference's way, on the shadow: `rank.to_string()`, then `with_label_values`.
 #[inline(never)]
 pub fn f64_reference_lookup(w: &Writes, iters: u64) {
     for _ in 0..iters {
         let (family, rank, value) = (
-            black_box(w.gauges.usage.family()),
+            black_box(&w.shadow_usage),
             black_box(RANK),
             black_box(FLOAT),
         );
@@ -202,15 +198,11 @@ pub fn cached_child_writes(child: &IntGauge, iters: u64) {
     }
 }
 
-/// `iters` reference-style writes of `rank`, for the contention benchmarks.
+/// `iters` reference-style writes of `rank` to the shadow, for the contention benchmarks.
 #[inline(never)]
 pub fn reference_writes(w: &Writes, rank: u32, iters: u64) {
     for _ in 0..iters {
-        let (family, rank, value) = (
-            black_box(w.gauges.blocks.family()),
-            black_box(rank),
-            black_box(INT),
-        );
+        let (family, rank, value) = (black_box(&w.shadow_blocks), black_box(rank), black_box(INT));
         reference_set(family, rank, |child| child.set(value));
     }
 }
@@ -223,11 +215,11 @@ pub fn derive_updates(u: &Updates, snapshot: &ComponentSnapshot, iters: u64) {
     }
 }
 
-/// `iters` calls of the copy of the reference's update.
+/// `iters` calls of the copy of the reference's update, which writes the shadows.
 #[inline(never)]
 pub fn reference_updates(u: &Updates, snapshot: &ComponentSnapshot, iters: u64) {
     for _ in 0..iters {
-        reference_update(black_box(&u.gauges), black_box(snapshot));
+        reference_update(black_box(&u.shadow), black_box(snapshot));
     }
 }
 
@@ -311,7 +303,7 @@ pub const KIND_WRITES: [(&str, &[(&str, KindLoop)]); 5] = [
     ),
 ];
 
-/// `IntCounter::inc` on the child of [`RANK`], looked up once and kept.
+/// `IntCounter::inc` on the shadow's child of [`RANK`], looked up once and kept.
 #[inline(never)]
 pub fn counter_inc_cached_child(k: &Kinds, iters: u64) {
     for _ in 0..iters {
@@ -329,19 +321,16 @@ pub fn counter_inc_per_rank_declared(k: &Kinds, iters: u64) {
     }
 }
 
-/// `IntCounterVec::with_label_values(&["3"]).inc()`.
+/// `IntCounterVec::with_label_values(&["3"]).inc()` on the shadow.
 #[inline(never)]
 pub fn counter_inc_with_label_values(k: &Kinds, iters: u64) {
     for _ in 0..iters {
-        let (family, rank) = (
-            black_box(k.set.requests_total.family()),
-            black_box(RANK_LABEL),
-        );
+        let (family, rank) = (black_box(&k.int_counter_family), black_box(RANK_LABEL));
         family.with_label_values(&[rank]).inc();
     }
 }
 
-/// `Counter::inc_by` on the child of [`RANK`], looked up once and kept.
+/// `Counter::inc_by` on the shadow's child of [`RANK`], looked up once and kept.
 #[inline(never)]
 pub fn counter_inc_by_cached_child(k: &Kinds, iters: u64) {
     for _ in 0..iters {
@@ -386,7 +375,7 @@ pub fn family_inc_with(k: &Kinds, iters: u64) {
     }
 }
 
-/// `IntCounterVec::with_label_values(&["length"]).inc()`.
+/// `IntCounterVec::with_label_values(&["length"]).inc()` on the shadow.
 #[inline(never)]
 pub fn family_inc_with_label_values(k: &Kinds, iters: u64) {
     for _ in 0..iters {
@@ -422,7 +411,7 @@ pub fn rank_family_inc_per_rank(k: &Kinds, iters: u64) {
     }
 }
 
-/// `IntCounterVec::with_label_values(&["3", "length"]).inc()`.
+/// `IntCounterVec::with_label_values(&["3", "length"]).inc()` on the shadow.
 #[inline(never)]
 pub fn rank_family_inc_with_label_values(k: &Kinds, iters: u64) {
     for _ in 0..iters {
@@ -435,7 +424,7 @@ pub fn rank_family_inc_with_label_values(k: &Kinds, iters: u64) {
     }
 }
 
-/// `Histogram::observe` on the child of [`RANK`], looked up once and kept.
+/// `Histogram::observe` on the shadow's child of [`RANK`], looked up once and kept.
 #[inline(never)]
 pub fn histogram_cached_child(k: &Kinds, iters: u64) {
     for _ in 0..iters {
@@ -487,12 +476,12 @@ pub fn histogram_field(k: &Kinds, iters: u64) {
     }
 }
 
-/// `HistogramVec::with_label_values(&["3"]).observe(..)`.
+/// `HistogramVec::with_label_values(&["3"]).observe(..)` on the shadow.
 #[inline(never)]
 pub fn histogram_with_label_values(k: &Kinds, iters: u64) {
     for _ in 0..iters {
         let (family, rank, value) = (
-            black_box(k.set.rank_time_to_first_token_seconds.family()),
+            black_box(&k.histogram_family),
             black_box(RANK_LABEL),
             black_box(SECONDS),
         );

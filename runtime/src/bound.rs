@@ -58,6 +58,11 @@ impl RankBound {
         }
     }
 
+    /// How many undeclared ranks it takes.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Whether a write to `rank` goes through: a declared rank, a rank taken before, or a new one
     /// while there is room. A refused write is counted.
     #[cold]

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -62,6 +61,7 @@ static NOWHERE: Slot = Slot {
     bits: AtomicU64::new(0),
     present: AtomicBool::new(false),
     hist: None,
+    next: crate::store::END,
 };
 
 /// One series of a [`PerRank`](crate::PerRank) or [`Family`](crate::Family): from `rank(r)`,
@@ -75,31 +75,17 @@ static NOWHERE: Slot = Slot {
 /// A series of a declared rank or of a typed label value is resolved ahead of time: writing it is
 /// one atomic operation. A write to a series that is not on the page (unseeded, or removed) puts
 /// it there.
+#[derive(Clone, Copy)]
 pub struct Series<'a, M> {
-    at: At<'a>,
+    slot: &'a Slot,
     _kind: PhantomData<fn() -> M>,
-}
-
-enum At<'a> {
-    Slot(&'a Slot),
-    /// A rank outside its table's declared span, shared with the table.
-    Row(Arc<[Slot]>, usize),
-    /// What [`Series`]'s drop leaves behind.
-    Released,
 }
 
 impl<'a, M> Series<'a, M> {
     #[inline]
     pub(crate) fn slot(slot: &'a Slot) -> Self {
         Self {
-            at: At::Slot(slot),
-            _kind: PhantomData,
-        }
-    }
-
-    pub(crate) fn row(row: Arc<[Slot]>, column: usize) -> Self {
-        Self {
-            at: At::Row(row, column),
+            slot,
             _kind: PhantomData,
         }
     }
@@ -110,30 +96,9 @@ impl<'a, M> Series<'a, M> {
     }
 
     #[inline]
-    pub(crate) fn target(&self) -> &Slot {
-        match &self.at {
-            At::Slot(slot) => slot,
-            At::Row(row, column) => row.get(*column).unwrap_or(&NOWHERE),
-            At::Released => &NOWHERE,
-        }
+    pub(crate) fn target(&self) -> &'a Slot {
+        self.slot
     }
-}
-
-impl<M> Drop for Series<'_, M> {
-    /// Drops a shared row out of line, by value: the caller's `Series` then never has its address
-    /// taken and stays in registers on the table path.
-    #[inline]
-    fn drop(&mut self) {
-        if matches!(self.at, At::Row(..)) {
-            release(std::mem::replace(&mut self.at, At::Released));
-        }
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn release(at: At<'_>) {
-    drop(at);
 }
 
 impl<M> fmt::Debug for Series<'_, M> {
@@ -379,8 +344,7 @@ mod tests {
 
     #[test]
     fn a_timer_observes_once() {
-        let bounds: Arc<[f64]> = Arc::from(vec![0.5, 1.0]);
-        let slot = Slot::new(false, Some(&bounds));
+        let slot = Slot::new(false, Some(&[0.5, 1.0]));
         let timer = Series::<Histogram>::slot(&slot).start_timer();
         let elapsed = timer.observe_duration();
         assert!(elapsed >= 0.0);

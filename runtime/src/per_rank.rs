@@ -73,7 +73,9 @@ impl<M: Metric> RankMetric for M {
     #[inline]
     fn __rank(per_rank: &PerRank<M>, rank: u32) -> Series<'_, M> {
         let table = &*per_rank.table;
-        match table.row_of(rank).and_then(|row| table.slot(row, 0)) {
+        // One series per rank: the slot's index is the rank's offset in the table (a rank below
+        // it wraps to an offset past its end).
+        match table.slots.get(rank.wrapping_sub(table.first) as usize) {
             Some(slot) => Series::slot(slot),
             None => outside(table, rank, 0),
         }
@@ -101,13 +103,9 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 #[cold]
 #[inline(never)]
 fn outside<K: TableKind, M>(table: &Table<K>, rank: u32, column: usize) -> Series<'_, M> {
-    if !table.admit(rank) {
-        return Series::nowhere();
-    }
-    match table.extra_row(rank) {
-        Some(row) => Series::row(row, column),
-        None => Series::nowhere(),
-    }
+    table
+        .extra_slot(rank, column)
+        .map_or_else(Series::nowhere, Series::slot)
 }
 
 /// A family labelled `dp_rank`, one series (or one typed [`Family`]) per data-parallel rank.
@@ -212,11 +210,13 @@ impl<'a, L: LabelSet + 'static, M: Metric> RankFamily<'a, L, M> {
         if combination >= L::CARDINALITY {
             return out_of_range(&self.table.text.name, combination);
         }
-        match self
-            .table
-            .row_of(self.rank)
-            .and_then(|row| self.table.slot(row, combination))
-        {
+        let row = self.rank.wrapping_sub(self.table.first) as usize;
+        let slot = if row < self.table.rows {
+            self.table.slots.get(row * L::CARDINALITY + combination)
+        } else {
+            None
+        };
+        match slot {
             Some(slot) => Series::slot(slot),
             None => outside(self.table, self.rank, combination),
         }

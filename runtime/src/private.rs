@@ -200,7 +200,7 @@ impl<'a> Registrar<'a> {
             d.variable_labels,
             &prepared.buckets,
         );
-        let buckets = (K::REPR == Repr::Histogram).then(|| Arc::from(prepared.buckets.as_slice()));
+        let buckets = (K::REPR == Repr::Histogram).then_some(d.buckets);
         let registry = self.metrics.registry();
         let bound = ranks.map(|_| {
             RankBound::new(

@@ -9,11 +9,11 @@
 //! `Registry::gather` sorts series, so that the text is byte for byte what prometheus's
 //! `TextEncoder` writes for the same metrics.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use prometheus::proto::{self, MetricFamily, MetricType};
 
@@ -22,30 +22,41 @@ use crate::encode::{escape_into, type_name};
 use crate::registry::lock;
 
 /// One series: its value's bits (an `i64`, a `u64` or an `f64`, as the kind says), whether it is
-/// on the page, and a histogram's buckets.
+/// on the page, a histogram's buckets, and the next series in the page's order.
+///
+/// A slot fills a cache line of its own, so that writers of neighbouring ranks on different cores
+/// do not contend for one line (as separately allocated prometheus children do not); the line's
+/// room holds the rest of the series' state, 64 bytes in all.
+#[repr(align(64))]
 pub(crate) struct Slot {
     pub(crate) bits: AtomicU64,
     pub(crate) present: AtomicBool,
     pub(crate) hist: Option<Box<HistCell>>,
+    /// The index of the next slot on the page, [`END`] for the last.
+    pub(crate) next: u32,
 }
+
+/// The end of a table's order.
+pub(crate) const END: u32 = u32::MAX;
 
 /// A histogram series' counts: one per bucket (not cumulative; the last is `+Inf`), the sum of
 /// the observations, and how many there were.
 pub(crate) struct HistCell {
-    pub(crate) bounds: Arc<[f64]>,
+    pub(crate) bounds: &'static [f64],
     pub(crate) counts: Box<[AtomicU64]>,
     pub(crate) sum: AtomicU64,
     pub(crate) count: AtomicU64,
 }
 
 impl Slot {
-    pub(crate) fn new(present: bool, bounds: Option<&Arc<[f64]>>) -> Self {
+    pub(crate) fn new(present: bool, bounds: Option<&'static [f64]>) -> Self {
         Self {
             bits: AtomicU64::new(0),
             present: AtomicBool::new(present),
+            next: END,
             hist: bounds.map(|bounds| {
                 Box::new(HistCell {
-                    bounds: Arc::clone(bounds),
+                    bounds,
                     counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
                     sum: AtomicU64::new(0f64.to_bits()),
                     count: AtomicU64::new(0),
@@ -320,16 +331,19 @@ pub(crate) struct Ranks {
 pub(crate) struct Table<K> {
     pub(crate) text: FamilyText,
     ranks: Option<Ranks>,
+    /// The first rank of the table (0 without ranks) and how many rows it has (1 without ranks).
+    pub(crate) first: u32,
+    pub(crate) rows: usize,
     /// The declared ranks, sorted (empty without ranks).
     declared: Box<[u32]>,
     width: usize,
-    slots: Box<[Slot]>,
-    /// `slots` indices in the order the page lists them.
-    order: Box<[u32]>,
-    /// Per-rank tables: the ranks outside `ranks`, one row each, as they are first written.
-    extras: Mutex<BTreeMap<u32, Arc<[Slot]>>>,
+    pub(crate) slots: Box<[Slot]>,
+    /// The first slot on the page; each slot names the next.
+    head: u32,
+    /// Per-rank tables: the ranks outside the table, one row each, as they are first written.
+    extras: Extras,
     pub(crate) bound: Option<RankBound>,
-    buckets: Option<Arc<[f64]>>,
+    buckets: Option<&'static [f64]>,
     /// The level the family is on: held, so that the level stays in the tree while the family
     /// can be written.
     _level: Option<Arc<dyn crate::MetricsHierarchy>>,
@@ -351,7 +365,7 @@ impl<K: TableKind> Table<K> {
         ranks: Option<Ranks>,
         declared: &[u32],
         seeded: bool,
-        buckets: Option<Arc<[f64]>>,
+        buckets: Option<&'static [f64]>,
         bound: Option<RankBound>,
         level: Option<Arc<dyn crate::MetricsHierarchy>>,
     ) -> Self {
@@ -367,22 +381,31 @@ impl<K: TableKind> Table<K> {
                 }
         };
         let slots: Box<[Slot]> = (0..rows * width)
-            .map(|i| Slot::new(present(i / width.max(1)), buckets.as_ref()))
+            .map(|i| Slot::new(present(i / width.max(1)), buckets))
             .collect();
+        let capacity = bound.as_ref().map_or(0, RankBound::limit);
         let mut table = Self {
             text,
             ranks,
+            first: ranks.map_or(0, |r| r.first),
+            rows,
             declared: declared.into(),
             width,
             slots,
-            order: Box::new([]),
-            extras: Mutex::new(BTreeMap::new()),
+            head: END,
+            extras: Extras::new(capacity),
             bound,
-            buckets: buckets.clone(),
+            buckets,
             _level: level,
             _kind: PhantomData,
         };
-        table.order = table.sorted_order();
+        let order = table.sorted_order();
+        table.head = order.first().copied().unwrap_or(END);
+        for pair in order.windows(2) {
+            if let Some(slot) = table.slots.get_mut(pair[0] as usize) {
+                slot.next = pair[1];
+            }
+        }
         table
     }
 
@@ -425,33 +448,31 @@ impl<K: TableKind> Table<K> {
     /// The slot of (`row`, `column`), if the table holds it.
     #[inline]
     pub(crate) fn slot(&self, row: usize, column: usize) -> Option<&Slot> {
-        if column >= self.width {
+        if column >= self.width || row >= self.rows {
             return None;
         }
-        self.slots
-            .get(row.checked_mul(self.width)?.checked_add(column)?)
+        self.slots.get(row * self.width + column)
     }
 
     /// The row of `rank`, if the table holds it.
     #[inline]
     pub(crate) fn row_of(&self, rank: u32) -> Option<usize> {
-        let ranks = self.ranks?;
-        let row = rank.wrapping_sub(ranks.first) as usize;
-        (row < ranks.rows).then_some(row)
+        let row = rank.wrapping_sub(self.first) as usize;
+        (self.ranks.is_some() && row < self.rows).then_some(row)
     }
 
-    /// The row of a rank outside the table, made when first written (if the bound admits it).
+    /// The slot at `column` of a rank outside the table, made when first written, if the bound
+    /// admits the rank; `None` for a dropped write (counted by the bound).
     #[cold]
-    pub(crate) fn extra_row(&self, rank: u32) -> Option<Arc<[Slot]>> {
-        let mut extras = lock(&self.extras);
-        if let Some(row) = extras.get(&rank) {
-            return Some(Arc::clone(row));
+    #[inline(never)]
+    pub(crate) fn extra_slot(&self, rank: u32, column: usize) -> Option<&Slot> {
+        if column >= self.width || !self.admit(rank) {
+            return None;
         }
-        let row: Arc<[Slot]> = (0..self.width)
-            .map(|_| Slot::new(false, self.buckets.as_ref()))
-            .collect();
-        extras.insert(rank, Arc::clone(&row));
-        Some(row)
+        self.extras
+            .row(rank, self.width, self.buckets)?
+            .slots
+            .get(column)
     }
 
     /// Whether a write to `rank` goes through the bound (always, for a rank the table declared).
@@ -475,8 +496,8 @@ impl<K: TableKind> Table<K> {
             }
             None => {
                 if let Some(rank) = rank
-                    && let Some(row) = lock(&self.extras).get(&rank)
-                    && let Some(slot) = row.get(column)
+                    && let Some(row) = self.extras.find(rank)
+                    && let Some(slot) = row.slots.get(column)
                 {
                     slot.clear();
                 }
@@ -486,33 +507,29 @@ impl<K: TableKind> Table<K> {
 
     /// Whether any series is on the page.
     fn any_present(&self) -> bool {
-        self.slots
-            .iter()
-            .any(|slot| slot.present.load(Ordering::Relaxed))
-            || lock(&self.extras)
-                .values()
-                .any(|row| row.iter().any(|slot| slot.present.load(Ordering::Relaxed)))
+        let present = |slot: &Slot| slot.present.load(Ordering::Relaxed);
+        self.slots.iter().any(present)
+            || self.extras.rows().any(|row| row.slots.iter().any(present))
     }
 
     /// Renders the family (nothing when no series is on the page).
     pub(crate) fn render(&self, out: &mut String) {
-        let extras = lock(&self.extras);
-        if !extras.is_empty() {
+        if self.extras.any() {
             // Ranks outside the table sort among its own: the slow, general path.
-            drop(extras);
             let family = self.to_family();
             crate::encode::encode_family(&family, out);
             return;
         }
-        drop(extras);
         let mut wrote_header = false;
         let mut typed: Vec<&'static str> = Vec::with_capacity(4);
         let mut rank_text = itoa::Buffer::new();
-        for &index in self.order.iter() {
-            let index = index as usize;
+        let mut next = self.head;
+        while next != END {
+            let index = next as usize;
             let Some(slot) = self.slots.get(index) else {
-                continue;
+                break;
             };
+            next = slot.next;
             if !slot.present.load(Ordering::Relaxed) {
                 continue;
             }
@@ -642,9 +659,9 @@ impl<K: TableKind> Table<K> {
             let (row, column) = (index / self.width.max(1), index % self.width.max(1));
             push(self.rank_of_row(row), column, slot);
         }
-        for (&rank, row) in lock(&self.extras).iter() {
-            for (column, slot) in row.iter().enumerate() {
-                push(Some(rank), column, slot);
+        for row in self.extras.rows() {
+            for (column, slot) in row.slots.iter().enumerate() {
+                push(Some(row.rank), column, slot);
             }
         }
         metrics.sort_by(|a, b| {
@@ -655,6 +672,83 @@ impl<K: TableKind> Table<K> {
         });
         family.set_metric(metrics);
         family
+    }
+}
+
+/// The rows of a per-rank table's ranks outside its declared span, made as they are first
+/// written: at most the family's bound on undeclared ranks, in chunks allocated as they fill, so
+/// that a family with a large bound costs nothing until it is used, and a row, once made, stays
+/// where it is (a handle to one of its series borrows it from the table).
+struct Extras {
+    chunks: Box<[OnceLock<Chunk>]>,
+    /// Rank to row number, for the writes that find their row (the cold path).
+    index: Mutex<HashMap<u32, usize>>,
+    capacity: usize,
+}
+
+struct ExtraRow {
+    rank: u32,
+    slots: Box<[Slot]>,
+}
+
+/// [`CHUNK`] rows of [`Extras`], allocated together.
+type Chunk = Box<[OnceLock<ExtraRow>]>;
+
+const CHUNK: usize = 64;
+
+impl Extras {
+    fn new(capacity: usize) -> Self {
+        Self {
+            chunks: (0..capacity.div_ceil(CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
+            index: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn cell(&self, row: usize) -> Option<&OnceLock<ExtraRow>> {
+        let chunk = self
+            .chunks
+            .get(row / CHUNK)?
+            .get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+        chunk.get(row % CHUNK)
+    }
+
+    /// The row of `rank`, made if it is new and there is room.
+    fn row(&self, rank: u32, width: usize, buckets: Option<&'static [f64]>) -> Option<&ExtraRow> {
+        let mut index = lock(&self.index);
+        let row = match index.get(&rank) {
+            Some(&row) => row,
+            None if index.len() < self.capacity => {
+                let row = index.len();
+                index.insert(rank, row);
+                row
+            }
+            None => return None,
+        };
+        drop(index);
+        Some(self.cell(row)?.get_or_init(|| ExtraRow {
+            rank,
+            slots: (0..width).map(|_| Slot::new(false, buckets)).collect(),
+        }))
+    }
+
+    /// The row of `rank`, if it was made.
+    fn find(&self, rank: u32) -> Option<&ExtraRow> {
+        let row = *lock(&self.index).get(&rank)?;
+        self.cell(row)?.get()
+    }
+
+    fn any(&self) -> bool {
+        self.chunks.first().and_then(OnceLock::get).is_some()
+    }
+
+    fn rows(&self) -> impl Iterator<Item = &ExtraRow> {
+        self.chunks
+            .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|chunk| chunk.iter().filter_map(OnceLock::get))
     }
 }
 

@@ -214,7 +214,12 @@ pub fn create_metric<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
 /// - [`Error::InvalidBuckets`], [`Error::UnexpectedBuckets`];
 /// - [`Error::MissingLabelNames`], [`Error::UnexpectedLabelNames`];
 /// - [`Error::InvalidHierarchyValue`] for a level name that sanitizes to nothing;
+/// - [`Error::LevelRemoved`] when the level was taken out of the tree;
 /// - [`Error::AlreadyRegistered`] and [`Error::Registration`] from the level's registry.
+///
+/// The metric keeps its level attached to the tree until it is unregistered
+/// ([`MetricsRegistry::unregister`](crate::MetricsRegistry::unregister)) or the level is
+/// removed.
 pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     hierarchy: &H,
     prefix: &str,
@@ -306,15 +311,19 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
         all_const.insert(key.to_owned(), value.to_owned());
     }
 
+    let registry = hierarchy.get_metrics_registry();
+    if registry.is_removed() {
+        return Err(Error::LevelRemoved {
+            level: registry.describe(),
+        });
+    }
+
     let opts = Opts::new(metric.clone(), help).const_labels(all_const);
     let built = T::__build(opts, buckets, label_names).map_err(|source| Error::Registration {
         metric: metric.clone(),
         source,
     })?;
-    match hierarchy
-        .get_metrics_registry()
-        .register(Box::new(built.clone()))
-    {
+    match registry.register(Box::new(built.clone())) {
         Ok(()) => Ok(built),
         Err(prometheus::Error::AlreadyReg) => Err(Error::AlreadyRegistered { metric }),
         Err(source) => Err(Error::Registration { metric, source }),

@@ -142,6 +142,27 @@ pub enum Error {
         metric: String,
     },
 
+    /// A metric to unregister that is not registered at the level asked.
+    #[error(
+        "metric `{metric}` is not registered at {level}; unregister a metric at the level it was created on, and only once"
+    )]
+    NotRegistered {
+        /// The metric's full name (names, for a collector of several families).
+        metric: String,
+        /// The level asked (`endpoint \`generate\``), or `this registry`.
+        level: String,
+    },
+
+    /// A level taken out of the tree (explicitly, or because nothing kept it), asked to hold
+    /// something new.
+    #[error(
+        "{level} was removed from the metrics tree; ask its parent for it again (that gives a fresh level) and create the metric or child there"
+    )]
+    LevelRemoved {
+        /// The level (`endpoint \`generate\``).
+        level: String,
+    },
+
     /// Registration refused by the underlying registry for another reason (for example the same
     /// name registered before with other label names or another help text).
     #[error(

@@ -175,7 +175,7 @@ impl<'a> Registrar<'a> {
 impl Drop for Registrar<'_> {
     fn drop(&mut self) {
         for collector in self.registered.drain(..) {
-            if let Err(error) = self.metrics.registry().unregister(collector) {
+            if let Err(error) = self.metrics.registry().unregister_boxed(collector) {
                 tracing::warn!(%error, "could not roll back a metric of a failed registration");
             }
         }

@@ -228,10 +228,10 @@ fn the_served_page_passes_promtool_and_the_worker_stops_cleanly() {
 
 #[test]
 fn prometheus_scrapes_two_workers_and_aggregates_them() {
-    let a = Worker::start(&["--connection-id", "10", "--total-blocks", "1000"]);
+    let a = Worker::start(&["--connection-id", "0xa", "--total-blocks", "1000"]);
     let b = Worker::start(&[
         "--connection-id",
-        "11",
+        "0xb",
         "--total-blocks",
         "3000",
         "--served-model-name",

@@ -135,7 +135,7 @@ pub enum Error {
 
     /// The same metric (name and const labels) registered twice in one registry.
     #[error(
-        "metric `{metric}` is already registered at this level with the same const labels; create it once and share the handle"
+        "metric `{metric}` is already registered at this level with the same const labels; create it once and share the handle, or unregister the old one first (`MetricsRegistry::unregister`)"
     )]
     AlreadyRegistered {
         /// The full metric name.

@@ -309,3 +309,32 @@ fn a_level_guard_keeps_its_level_attached_until_it_goes() {
     assert!(registry.level_guard().is_none());
     assert!(MetricsRegistry::new().level_guard().is_none());
 }
+
+#[test]
+fn a_level_asked_for_while_another_thread_drops_it_is_always_attached() {
+    let component = backend();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let component = component.clone();
+            std::thread::spawn(move || {
+                let mut detached = 0;
+                for _ in 0..5_000 {
+                    let endpoint = component.endpoint("generate").unwrap();
+                    // A handle's level is in the tree: it gives a guard, and is its parent's.
+                    let linked = component
+                        .endpoint("generate")
+                        .unwrap()
+                        .registry()
+                        .same_registry(endpoint.registry());
+                    if endpoint.registry().level_guard().is_none() || !linked {
+                        detached += 1;
+                    }
+                }
+                detached
+            })
+        })
+        .collect();
+    let detached: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(detached, 0, "handles on a level out of the tree");
+    assert_eq!(linked_children(component.registry()), 0);
+}

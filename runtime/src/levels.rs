@@ -24,7 +24,8 @@
 //!
 //! To take a level that still holds metrics off the page, remove it explicitly
 //! ([`Endpoint::remove`], [`Component::remove`], [`Namespace::remove`]), or unregister its
-//! metrics ([`MetricsRegistry::unregister`]); the level then detaches once its handles are gone.
+//! metrics ([`MetricsRegistry::unregister`]). A removed level leaves the tree at once; one whose
+//! last metric was unregistered leaves it when its handles are gone (at once if they already are).
 //! A [`MetricsRegistry`] clone does not keep its level attached: hold the level instead.
 //!
 //! Labels follow the level's kind, not its depth: under nested namespaces `a` → `b` the namespace
@@ -35,10 +36,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::hierarchy::MetricsHierarchy;
 use crate::names::sanitize_label_name;
+use crate::registry::lock;
 use crate::{Error, MetricsRegistry, labels};
 
 type ChildKey = (&'static str, String);
@@ -56,10 +58,6 @@ pub(crate) struct Node {
     /// The handles ([`NodeRef`]s) alive on this node: level handles and [`LevelGuard`]s.
     handles: AtomicUsize,
     children: Mutex<HashMap<ChildKey, Arc<Node>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Node {

@@ -33,10 +33,11 @@ pub(crate) struct RankBound {
     /// The declared ranks, sorted: always taken, never counted.
     declared: Box<[u32]>,
     taken: Mutex<HashSet<u32>>,
-    /// The level's counter of dropped writes, if it could be made.
-    dropped: Option<IntCounterVec>,
+    /// Makes (or finds) the level's counter of dropped writes: called with the first dropped
+    /// write, so that a level whose families never drop a write holds no such counter.
+    dropped: Box<dyn Fn() -> Option<IntCounterVec> + Send + Sync>,
     /// This family's series of it, made with the first dropped write.
-    counter: OnceLock<IntCounter>,
+    counter: OnceLock<Option<IntCounter>>,
     warned: AtomicBool,
 }
 
@@ -45,14 +46,14 @@ impl RankBound {
         metric: &'static str,
         limit: u32,
         declared: &[u32],
-        dropped: Option<IntCounterVec>,
+        dropped: impl Fn() -> Option<IntCounterVec> + Send + Sync + 'static,
     ) -> Self {
         Self {
             metric,
             limit: limit as usize,
             declared: declared.into(),
             taken: Mutex::new(HashSet::new()),
-            dropped,
+            dropped: Box::new(dropped),
             counter: OnceLock::new(),
             warned: AtomicBool::new(false),
         }
@@ -84,10 +85,11 @@ impl RankBound {
     }
 
     fn count_dropped(&self, rank: u32) {
-        if let Some(dropped) = &self.dropped {
-            self.counter
-                .get_or_init(|| dropped.with_label_values(&[self.metric]))
-                .inc();
+        let counter = self.counter.get_or_init(|| {
+            (self.dropped)().map(|dropped| dropped.with_label_values(&[self.metric]))
+        });
+        if let Some(counter) = counter {
+            counter.inc();
         }
         if !self.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(

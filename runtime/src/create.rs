@@ -214,7 +214,12 @@ pub fn create_metric<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
 /// - [`Error::InvalidBuckets`], [`Error::UnexpectedBuckets`];
 /// - [`Error::MissingLabelNames`], [`Error::UnexpectedLabelNames`];
 /// - [`Error::InvalidHierarchyValue`] for a level name that sanitizes to nothing;
+/// - [`Error::LevelRemoved`] when the level was taken out of the tree;
 /// - [`Error::AlreadyRegistered`] and [`Error::Registration`] from the level's registry.
+///
+/// The metric keeps its level attached to the tree until it is unregistered
+/// ([`MetricsRegistry::unregister`](crate::MetricsRegistry::unregister)) or the level is
+/// removed.
 pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     hierarchy: &H,
     prefix: &str,
@@ -359,6 +364,12 @@ pub(crate) fn prepare<H: MetricsHierarchy + ?Sized>(
     }
     for &(key, value) in const_labels {
         all_const.insert(key.to_owned(), value.to_owned());
+    }
+    let registry = hierarchy.get_metrics_registry();
+    if registry.is_removed() {
+        return Err(Error::LevelRemoved {
+            level: registry.describe(),
+        });
     }
     let mut const_labels: Vec<(String, String)> = all_const.into_iter().collect();
     const_labels.sort();

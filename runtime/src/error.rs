@@ -135,11 +135,32 @@ pub enum Error {
 
     /// The same metric (name and const labels) registered twice in one registry.
     #[error(
-        "metric `{metric}` is already registered at this level with the same const labels; create it once and share the handle"
+        "metric `{metric}` is already registered at this level with the same const labels; create it once and share the handle, or unregister the old one first (`MetricsRegistry::unregister`)"
     )]
     AlreadyRegistered {
         /// The full metric name.
         metric: String,
+    },
+
+    /// A metric to unregister that is not registered at the level asked.
+    #[error(
+        "metric `{metric}` is not registered at {level}; unregister a metric at the level it was created on, and only once"
+    )]
+    NotRegistered {
+        /// The metric's full name (names, for a collector of several families).
+        metric: String,
+        /// The level asked (`endpoint \`generate\``), or `this registry`.
+        level: String,
+    },
+
+    /// A level taken out of the tree (explicitly, or because nothing kept it), asked to hold
+    /// something new.
+    #[error(
+        "{level} was removed from the metrics tree; ask its parent for it again (that gives a fresh level) and create the metric or child there"
+    )]
+    LevelRemoved {
+        /// The level (`endpoint \`generate\``).
+        level: String,
     },
 
     /// Registration refused by the underlying registry for another reason (for example the same

@@ -28,9 +28,8 @@ pub trait EngineGauges: Sized + Send + Sync + 'static {
     /// on the page until the set is unregistered.
     ///
     /// # Errors
-    /// [`Error::Registration`] naming the first metric the level's registry does not hold (one
-    /// unregistered before, or a set registered at another level); the others are still
-    /// unregistered.
+    /// [`Error::NotRegistered`] naming the first metric the level does not hold (one unregistered
+    /// before, or a set registered at another level); the others are still unregistered.
     fn unregister(self, metrics: &EngineMetrics) -> Result<(), Error> {
         let _ = metrics;
         drop(self);

@@ -100,7 +100,9 @@ pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};
 #[cfg(feature = "http")]
 pub use http::{MetricsServer, ServerOptions};
-pub use levels::{Component, Endpoint, MetricsRoot, Namespace};
+#[cfg(feature = "testing")]
+pub use levels::WeakLevel;
+pub use levels::{Component, Endpoint, LevelGuard, MetricsRoot, Namespace};
 pub use metric::{HistogramTimer, Metric, Series};
 pub use per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES, PerRank, RankFamily, RankMetric, SetGauge};
 pub use reference::{ComponentGauges, LifecycleGauges};

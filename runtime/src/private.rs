@@ -203,12 +203,10 @@ impl<'a> Registrar<'a> {
         let buckets = (K::REPR == Repr::Histogram).then_some(d.buckets);
         let registry = self.metrics.registry();
         let bound = ranks.map(|_| {
-            RankBound::new(
-                d.name,
-                d.max_undeclared_ranks,
-                &declared,
-                registry.dropped_writes(hierarchy),
-            )
+            let (registry, level) = (registry.clone(), self.metrics.hierarchy_arc());
+            RankBound::new(d.name, d.max_undeclared_ranks, &declared, move || {
+                registry.dropped_writes(&*level)
+            })
         });
         let table = Arc::new(Table::<K>::new(
             text,
@@ -232,7 +230,7 @@ impl<'a> Registrar<'a> {
 impl Drop for Registrar<'_> {
     fn drop(&mut self) {
         for collector in self.registered.drain(..) {
-            if let Err(error) = self.metrics.registry().unregister(collector) {
+            if let Err(error) = self.metrics.registry().unregister_boxed(collector) {
                 tracing::warn!(%error, "could not roll back a metric of a failed registration");
             }
         }
@@ -242,19 +240,13 @@ impl Drop for Registrar<'_> {
 /// Takes a `prometheus` field of a set off `metrics`' level.
 ///
 /// # Errors
-/// [`Error::Registration`] naming `metric` when the level does not hold it.
+/// [`Error::NotRegistered`] when the level does not hold it.
 pub fn unregister<T: CreateMetric>(
     metrics: &EngineMetrics,
-    metric: &'static str,
+    _metric: &'static str,
     field: T,
 ) -> Result<(), Error> {
-    metrics
-        .registry()
-        .unregister(Box::new(field))
-        .map_err(|source| Error::Registration {
-            metric: metric.to_owned(),
-            source,
-        })
+    metrics.registry().unregister(&field)
 }
 
 /// A snapshot field's value, as the value a metric holds. `None` writes nothing; integers into an

@@ -4,18 +4,20 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-
-use crate::store::Native;
 use std::time::{Duration, Instant};
 
-use prometheus::core::Collector;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 
 use crate::Error;
 use crate::foreign::{Bridge, Source};
+use crate::levels::{LevelGuard, Node};
 use crate::names::is_valid_label_name;
 use crate::render::{Page, Render, ScrapeOptions};
 use crate::scrape::Failures;
+use crate::store::Native;
 
 /// The error type callbacks return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,7 +71,13 @@ pub(crate) struct Inner {
     natives: Mutex<Vec<Weak<dyn Native>>>,
     /// The length of the last page rendered, so that the next one is written into a buffer of
     /// that size at once.
-    last_page_len: std::sync::atomic::AtomicUsize,
+    last_page_len: AtomicUsize,
+    /// The level of the crate's hierarchy this registry belongs to, if any.
+    level: OnceLock<Weak<Node>>,
+    /// Set when that level left the tree: nothing may be created here any more.
+    removed: AtomicBool,
+    /// How many collectors are registered in `registry` (each keeps the level attached).
+    registered: AtomicUsize,
 }
 
 /// Takes a lock whatever happened to its last holder: every value behind these locks stays
@@ -175,6 +183,49 @@ impl MetricsRegistry {
     /// How messages name this registry: its level (`component \`backend\``), if it has one.
     pub(crate) fn label(&self) -> Option<&str> {
         self.inner.label.get().map(String::as_str)
+    }
+
+    /// How errors name this registry: its level, or `this registry`.
+    pub(crate) fn describe(&self) -> String {
+        self.label().unwrap_or("this registry").to_owned()
+    }
+
+    pub(crate) fn set_level(&self, level: Weak<Node>) {
+        let _ = self.inner.level.set(level);
+    }
+
+    /// Whether this registry's level was taken out of the tree.
+    pub(crate) fn is_removed(&self) -> bool {
+        self.inner.removed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_removed(&self) {
+        self.inner.removed.store(true, Ordering::Release);
+    }
+
+    /// Whether this registry holds anything that may still be written through handles the crate
+    /// does not see, or that runs user code: a registered metric, a callback, a bridge, or a
+    /// linked child registry. Such a registry keeps its level attached.
+    pub(crate) fn holds_writable(&self) -> bool {
+        self.inner.registered.load(Ordering::Acquire) != 0
+            || !lock(&self.inner.children).is_empty()
+            || !lock(&self.inner.update_callbacks).is_empty()
+            || !lock(&self.inner.expfmt_callbacks).is_empty()
+            || !lock(&self.inner.bridges).is_empty()
+    }
+
+    /// A guard that keeps this registry's level attached to the tree as a handle on the level
+    /// does (see [`LevelGuard`]): `None` when the registry belongs to no level of the crate's
+    /// hierarchy (a registry made with [`new`](Self::new)), or when its level has already left
+    /// the tree.
+    pub fn level_guard(&self) -> Option<LevelGuard> {
+        LevelGuard::from_level(self.inner.level.get()?)
+    }
+
+    /// Unlinks `child` from this registry (the reverse of
+    /// [`add_child_registry`](Self::add_child_registry)).
+    pub(crate) fn remove_child_registry(&self, child: &MetricsRegistry) {
+        lock(&self.inner.children).retain(|c| !Arc::ptr_eq(&c.inner, &child.inner));
     }
 
     /// Links `child` under this registry: this registry's combined scrape includes the child and
@@ -298,15 +349,11 @@ impl MetricsRegistry {
     }
 
     pub(crate) fn last_page_len(&self) -> usize {
-        self.inner
-            .last_page_len
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.last_page_len.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_last_page_len(&self, len: usize) {
-        self.inner
-            .last_page_len
-            .store(len, std::sync::atomic::Ordering::Relaxed);
+        self.inner.last_page_len.store(len, Ordering::Relaxed);
     }
 
     /// Whether a live store family of this level is named `name`.
@@ -353,12 +400,63 @@ impl MetricsRegistry {
             .clone()
     }
 
+    /// Registers `collector` here. Counted: a registered collector keeps the level attached.
     pub(crate) fn register(&self, collector: Box<dyn Collector>) -> prometheus::Result<()> {
-        self.inner.registry.register(collector)
+        self.inner.registry.register(collector)?;
+        self.inner.registered.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 
-    pub(crate) fn unregister(&self, collector: Box<dyn Collector>) -> prometheus::Result<()> {
-        self.inner.registry.unregister(collector)
+    /// Unregisters `collector`; the level may then be unused, and detach.
+    pub(crate) fn unregister_boxed(&self, collector: Box<dyn Collector>) -> prometheus::Result<()> {
+        self.inner.registry.unregister(collector)?;
+        self.inner.registered.fetch_sub(1, Ordering::AcqRel);
+        if let Some(level) = self.inner.level.get() {
+            crate::levels::registry_released(level);
+        }
+        Ok(())
+    }
+
+    /// Unregisters a metric made by [`create_metric`](crate::create_metric) (or any collector
+    /// registered at this level), as `prometheus::Registry::unregister` does: its families leave
+    /// the page from the next scrape on, and a metric of the same name can be created here
+    /// again. Writes to the metric's handles still succeed but are seen by no page.
+    ///
+    /// A metric is matched by its name and const labels (hierarchy labels included), as
+    /// prometheus matches it: it must be unregistered from the level it was created on, and a
+    /// handle kept from an earlier metric of the same name and labels unregisters the one
+    /// registered now. When it was the last thing keeping a
+    /// level whose handles are all gone, the level detaches now.
+    ///
+    /// ```
+    /// use engine_gauges::{MetricsRoot, create_metric};
+    /// use engine_gauges::prometheus::IntGauge;
+    ///
+    /// let endpoint = MetricsRoot::new().namespace("dynamo")?.component("backend")?.endpoint("generate")?;
+    /// let load: IntGauge = create_metric(&endpoint, "load", "Requests in flight.", &[], None, None)?;
+    /// endpoint.registry().unregister(&load)?;
+    /// assert_eq!(endpoint.registry().prometheus_expfmt_combined()?, "");
+    /// # Ok::<(), engine_gauges::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotRegistered`] when the metric is not registered here: created at another level,
+    /// or already unregistered. Nothing changes then.
+    pub fn unregister(&self, metric: &dyn Collector) -> Result<(), Error> {
+        let descs: Vec<Desc> = metric.desc().into_iter().cloned().collect();
+        let name = match descs.as_slice() {
+            [] => "(a collector without descriptors)".to_owned(),
+            descs => descs
+                .iter()
+                .map(|d| d.fq_name.as_str())
+                .collect::<Vec<_>>()
+                .join("`, `"),
+        };
+        self.unregister_boxed(Box::new(Descs(descs)))
+            .map_err(|_| Error::NotRegistered {
+                metric: name,
+                level: self.describe(),
+            })
     }
 
     /// This registry and its descendants, depth-first, pre-order, children in the order they were
@@ -425,6 +523,18 @@ impl MetricsRegistry {
         let deadline = Instant::now() + options.timeout();
         let render = crate::render::start_or_join(self, options)?;
         render.wait_blocking(deadline)
+    }
+}
+
+/// A collector's descriptors alone: what `prometheus::Registry::unregister` matches on.
+struct Descs(Vec<Desc>);
+
+impl Collector for Descs {
+    fn desc(&self) -> Vec<&Desc> {
+        self.0.iter().collect()
+    }
+    fn collect(&self) -> Vec<MetricFamily> {
+        Vec::new()
     }
 }
 

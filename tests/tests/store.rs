@@ -415,7 +415,7 @@ fn unregistering_a_set_takes_its_prometheus_fields_off_the_page_too() {
     // Unregistering a set from a level that does not hold it names the metric.
     let elsewhere = EngineMetrics::from_hierarchy(MetricsRoot::new());
     match again.unregister(&elsewhere) {
-        Err(Error::Registration { metric, .. }) => assert_eq!(metric, "load_seconds"),
+        Err(Error::NotRegistered { metric, .. }) => assert_eq!(metric, "load_seconds"),
         other => panic!("{other:?}"),
     }
 }

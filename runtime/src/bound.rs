@@ -10,13 +10,11 @@
 //! guidance is to keep a metric's label values few and bounded, and OpenTelemetry's SDKs cap the
 //! series of a metric the same way (2,000 by default, with an overflow series).
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use prometheus::{IntCounter, IntCounterVec};
 
-use crate::registry::lock;
 
 /// The name of the counter of writes dropped by a per-rank family's bound on undeclared ranks.
 pub const DROPPED_WRITES: &str = "engine_gauges_dropped_writes_total";
@@ -30,9 +28,6 @@ pub const DEFAULT_MAX_UNDECLARED_RANKS: u32 = 256;
 pub(crate) struct RankBound {
     metric: &'static str,
     limit: usize,
-    /// The declared ranks, sorted: always taken, never counted.
-    declared: Box<[u32]>,
-    taken: Mutex<HashSet<u32>>,
     /// Makes (or finds) the level's counter of dropped writes: called with the first dropped
     /// write, so that a level whose families never drop a write holds no such counter.
     dropped: Box<dyn Fn() -> Option<IntCounterVec> + Send + Sync>,
@@ -45,14 +40,11 @@ impl RankBound {
     pub(crate) fn new(
         metric: &'static str,
         limit: u32,
-        declared: &[u32],
         dropped: impl Fn() -> Option<IntCounterVec> + Send + Sync + 'static,
     ) -> Self {
         Self {
             metric,
             limit: limit as usize,
-            declared: declared.into(),
-            taken: Mutex::new(HashSet::new()),
             dropped: Box::new(dropped),
             counter: OnceLock::new(),
             warned: AtomicBool::new(false),
@@ -64,27 +56,9 @@ impl RankBound {
         self.limit
     }
 
-    /// Whether a write to `rank` goes through: a declared rank, a rank taken before, or a new one
-    /// while there is room. A refused write is counted.
+    /// Counts a write to a new rank that the family had no room for.
     #[cold]
-    pub(crate) fn admit(&self, rank: u32) -> bool {
-        if self.declared.binary_search(&rank).is_ok() {
-            return true;
-        }
-        let mut taken = lock(&self.taken);
-        if taken.contains(&rank) {
-            return true;
-        }
-        if taken.len() < self.limit {
-            taken.insert(rank);
-            return true;
-        }
-        drop(taken);
-        self.count_dropped(rank);
-        false
-    }
-
-    fn count_dropped(&self, rank: u32) {
+    pub(crate) fn count_dropped(&self, rank: u32) {
         let counter = self.counter.get_or_init(|| {
             (self.dropped)().map(|dropped| dropped.with_label_values(&[self.metric]))
         });
@@ -106,11 +80,9 @@ impl RankBound {
 
 impl std::fmt::Debug for RankBound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let taken = lock(&self.taken).len();
         f.debug_struct("RankBound")
             .field("metric", &self.metric)
             .field("limit", &self.limit)
-            .field("taken", &taken)
             .finish_non_exhaustive()
     }
 }

@@ -62,6 +62,7 @@ static NOWHERE: Slot = Slot {
     present: AtomicBool::new(false),
     hist: None,
     next: crate::store::END,
+    declared: false,
 };
 
 /// One series of a [`PerRank`](crate::PerRank) or [`Family`](crate::Family): from `rank(r)`,

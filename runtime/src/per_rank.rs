@@ -166,7 +166,7 @@ impl<R: RankMetric> PerRank<R> {
     }
 
     /// The declared ranks, sorted, without repeats.
-    pub fn declared_ranks(&self) -> &[u32] {
+    pub fn declared_ranks(&self) -> Vec<u32> {
         self.table.declared()
     }
 }

@@ -204,7 +204,7 @@ impl<'a> Registrar<'a> {
         let registry = self.metrics.registry();
         let bound = ranks.map(|_| {
             let (registry, level) = (registry.clone(), self.metrics.hierarchy_arc());
-            RankBound::new(d.name, d.max_undeclared_ranks, &declared, move || {
+            RankBound::new(d.name, d.max_undeclared_ranks, move || {
                 registry.dropped_writes(&*level)
             })
         });

@@ -10,6 +10,7 @@
 //! `TextEncoder` writes for the same metrics.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +35,8 @@ pub(crate) struct Slot {
     pub(crate) hist: Option<Box<HistCell>>,
     /// The index of the next slot on the page, [`END`] for the last.
     pub(crate) next: u32,
+    /// Whether the slot's rank was declared at registration.
+    pub(crate) declared: bool,
 }
 
 /// The end of a table's order.
@@ -54,6 +57,7 @@ impl Slot {
             bits: AtomicU64::new(0),
             present: AtomicBool::new(present),
             next: END,
+            declared: false,
             hist: bounds.map(|bounds| {
                 Box::new(HistCell {
                     bounds,
@@ -334,8 +338,6 @@ pub(crate) struct Table<K> {
     /// The first rank of the table (0 without ranks) and how many rows it has (1 without ranks).
     pub(crate) first: u32,
     pub(crate) rows: usize,
-    /// The declared ranks, sorted (empty without ranks).
-    declared: Box<[u32]>,
     width: usize,
     pub(crate) slots: Box<[Slot]>,
     /// The first slot on the page; each slot names the next.
@@ -351,9 +353,14 @@ pub(crate) struct Table<K> {
 }
 
 impl<K> Table<K> {
-    /// The declared ranks, sorted, without repeats.
-    pub(crate) fn declared(&self) -> &[u32] {
-        &self.declared
+    /// The declared ranks, in order.
+    pub(crate) fn declared(&self) -> Vec<u32> {
+        self.slots
+            .chunks(self.width.max(1))
+            .enumerate()
+            .filter(|(_, row)| row.first().is_some_and(|slot| slot.declared))
+            .map(|(row, _)| self.first.wrapping_add(row as u32))
+            .collect()
     }
 }
 
@@ -380,8 +387,18 @@ impl<K: TableKind> Table<K> {
                     None => true,
                 }
         };
+        let is_declared = |row: usize| match ranks {
+            Some(r) => declared
+                .binary_search(&r.first.wrapping_add(row as u32))
+                .is_ok(),
+            None => false,
+        };
         let slots: Box<[Slot]> = (0..rows * width)
-            .map(|i| Slot::new(present(i / width.max(1)), buckets))
+            .map(|i| {
+                let mut slot = Slot::new(present(i / width.max(1)), buckets);
+                slot.declared = is_declared(i / width.max(1));
+                slot
+            })
             .collect();
         let capacity = bound.as_ref().map_or(0, RankBound::limit);
         let mut table = Self {
@@ -389,7 +406,6 @@ impl<K: TableKind> Table<K> {
             ranks,
             first: ranks.map_or(0, |r| r.first),
             rows,
-            declared: declared.into(),
             width,
             slots,
             head: END,
@@ -466,19 +482,18 @@ impl<K: TableKind> Table<K> {
     #[cold]
     #[inline(never)]
     pub(crate) fn extra_slot(&self, rank: u32, column: usize) -> Option<&Slot> {
-        if column >= self.width || !self.admit(rank) {
+        if column >= self.width {
             return None;
         }
-        self.extras
-            .row(rank, self.width, self.buckets)?
-            .slots
-            .get(column)
-    }
-
-    /// Whether a write to `rank` goes through the bound (always, for a rank the table declared).
-    #[cold]
-    pub(crate) fn admit(&self, rank: u32) -> bool {
-        self.bound.as_ref().is_none_or(|bound| bound.admit(rank))
+        match self.extras.row(rank, self.width, self.buckets) {
+            Some(row) => row.slots.get(column),
+            None => {
+                if let Some(bound) = &self.bound {
+                    bound.count_dropped(rank);
+                }
+                None
+            }
+        }
     }
 
     /// Takes the series of (`rank`, `column`) off the page (back to zero); a later write brings
@@ -682,7 +697,7 @@ impl<K: TableKind> Table<K> {
 struct Extras {
     chunks: Box<[OnceLock<Chunk>]>,
     /// Rank to row number, for the writes that find their row (the cold path).
-    index: Mutex<HashMap<u32, usize>>,
+    index: Mutex<HashMap<u32, usize, BuildHasherDefault<RankHasher>>>,
     capacity: usize,
 }
 
@@ -696,13 +711,32 @@ type Chunk = Box<[OnceLock<ExtraRow>]>;
 
 const CHUNK: usize = 64;
 
+/// Hashes a rank with one multiplication: the map holds at most the family's bound, so even
+/// ranks chosen to collide cost a bounded scan.
+#[derive(Default)]
+struct RankHasher(u64);
+
+impl std::hash::Hasher for RankHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, rank: u32) {
+        self.0 = u64::from(rank).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 impl Extras {
     fn new(capacity: usize) -> Self {
         Self {
             chunks: (0..capacity.div_ceil(CHUNK))
                 .map(|_| OnceLock::new())
                 .collect(),
-            index: Mutex::new(HashMap::new()),
+            index: Mutex::new(HashMap::default()),
             capacity,
         }
     }

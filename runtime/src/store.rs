@@ -378,25 +378,18 @@ impl<K: TableKind> Table<K> {
     ) -> Self {
         let width = K::width();
         let rows = ranks.map_or(1, |r| r.rows);
-        let present = |row: usize| {
-            seeded
-                && match ranks {
-                    Some(r) => declared
-                        .binary_search(&r.first.wrapping_add(row as u32))
-                        .is_ok(),
-                    None => true,
-                }
-        };
         let is_declared = |row: usize| match ranks {
             Some(r) => declared
                 .binary_search(&r.first.wrapping_add(row as u32))
                 .is_ok(),
             None => false,
         };
+        // A seeded table shows its declared ranks' series (every series, without ranks) at 0.
         let slots: Box<[Slot]> = (0..rows * width)
             .map(|i| {
-                let mut slot = Slot::new(present(i / width.max(1)), buckets);
-                slot.declared = is_declared(i / width.max(1));
+                let declared = is_declared(i / width.max(1));
+                let mut slot = Slot::new(seeded && (ranks.is_none() || declared), buckets);
+                slot.declared = declared;
                 slot
             })
             .collect();

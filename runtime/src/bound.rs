@@ -10,11 +10,10 @@
 //! guidance is to keep a metric's label values few and bounded, and OpenTelemetry's SDKs cap the
 //! series of a metric the same way (2,000 by default, with an overflow series).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use prometheus::{IntCounter, IntCounterVec};
-
 
 /// The name of the counter of writes dropped by a per-rank family's bound on undeclared ranks.
 pub const DROPPED_WRITES: &str = "engine_gauges_dropped_writes_total";

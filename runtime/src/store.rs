@@ -10,8 +10,8 @@
 //! `TextEncoder` writes for the same metrics.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

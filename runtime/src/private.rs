@@ -349,13 +349,15 @@ impl FromSnapshot for IntCounter {
     /// restarts from it (Prometheus's `rate()` reads that as a reset).
     #[inline]
     fn write_value(&self, total: u64) {
-        let current = self.get();
-        if total >= current {
-            self.inc_by(total - current);
-        } else {
-            self.reset();
-            self.inc_by(total);
-        }
+        advance(
+            self.get(),
+            total,
+            |delta| self.inc_by(delta),
+            |total| {
+                self.reset();
+                self.inc_by(total);
+            },
+        );
     }
 }
 
@@ -364,18 +366,45 @@ impl FromSnapshot for Counter {
     /// As for `IntCounter`; a negative or NaN total is not written.
     #[inline]
     fn write_value(&self, total: f64) {
-        // A negative or NaN total (NaN compares false) is not a count.
-        if total.is_nan() || total < 0.0 {
-            crate::metric::refused_decrement(total);
-            return;
+        if let Some(total) = float_total(total) {
+            advance(
+                self.get(),
+                total,
+                |delta| self.inc_by(delta),
+                |total| {
+                    self.reset();
+                    self.inc_by(total);
+                },
+            );
         }
-        let current = self.get();
-        if total >= current {
-            self.inc_by(total - current);
-        } else {
-            self.reset();
-            self.inc_by(total);
-        }
+    }
+}
+
+/// Moves a counter at `current` to the cumulative `total`: up by the difference, or, for a lower
+/// total (its source restarted), to the total itself, which Prometheus's `rate()` reads as a
+/// counter reset.
+#[inline]
+fn advance<V: PartialOrd + Copy + std::ops::Sub<Output = V>>(
+    current: V,
+    total: V,
+    up: impl FnOnce(V),
+    restart: impl FnOnce(V),
+) {
+    if total >= current {
+        up(total - current);
+    } else {
+        restart(total);
+    }
+}
+
+/// A float total, unless it is negative or NaN (not a count: logged and not written).
+#[inline]
+fn float_total(total: f64) -> Option<f64> {
+    if total.is_nan() || total < 0.0 {
+        crate::metric::refused_decrement(total);
+        None
+    } else {
+        Some(total)
     }
 }
 
@@ -422,12 +451,14 @@ impl SeriesWrite for IntCounter {
     /// Moves the counter to `total`; a lower total restarts it from there.
     #[inline]
     fn write_series(series: &Series<'_, Self>, total: u64) {
-        let current = series.get();
-        if total >= current {
-            series.inc_by(total - current);
-        } else {
-            series.restart(total);
-        }
+        advance(
+            series.get(),
+            total,
+            |delta| series.inc_by(delta),
+            |total| {
+                series.restart(total);
+            },
+        );
     }
 }
 
@@ -435,15 +466,15 @@ impl SeriesWrite for Counter {
     /// As for `IntCounter`; a negative or NaN total is not written.
     #[inline]
     fn write_series(series: &Series<'_, Self>, total: f64) {
-        if total.is_nan() || total < 0.0 {
-            crate::metric::refused_decrement(total);
-            return;
-        }
-        let current = series.get();
-        if total >= current {
-            series.inc_by(total - current);
-        } else {
-            series.restart(total);
+        if let Some(total) = float_total(total) {
+            advance(
+                series.get(),
+                total,
+                |delta| series.inc_by(delta),
+                |total| {
+                    series.restart(total);
+                },
+            );
         }
     }
 }

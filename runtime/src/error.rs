@@ -292,6 +292,8 @@ pub enum Error {
     Encode(#[source] prometheus::Error),
 
     /// The metrics server could not listen on the address it was given.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     #[error(
         "could not listen on {addr}: {source}; pick another address or port (port 0 picks a free one)"
     )]
@@ -304,6 +306,8 @@ pub enum Error {
     },
 
     /// The metrics server bound its address but could not start serving.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     #[error("could not start the metrics server: {step} failed: {source}")]
     ServerStart {
         /// What it was doing.

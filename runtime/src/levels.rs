@@ -570,6 +570,7 @@ macro_rules! removable_level {
 
             /// A weak reference to this level's node, to check in tests when its memory returns.
             #[cfg(feature = "testing")]
+            #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
             pub fn downgrade(&self) -> WeakLevel {
                 WeakLevel(Arc::downgrade(&self.node.0))
             }

@@ -42,6 +42,7 @@
 //! # Ok::<(), engine_gauges::Error>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
@@ -49,6 +50,7 @@
 extern crate self as engine_gauges;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod bound;
 pub mod buckets;
@@ -92,6 +94,7 @@ pub use create::{
 pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use exposition::{
     CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response, metrics_response_blocking,
 };
@@ -99,8 +102,10 @@ pub use family::{Family, LabelSet, LabelValue};
 pub use gauges::{EngineGauges, MetricDescriptor};
 pub use hierarchy::{MetricsHierarchy, positional_labels};
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use http::{MetricsServer, ServerOptions};
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use levels::WeakLevel;
 pub use levels::{Component, Endpoint, LevelGuard, MetricsRoot, Namespace};
 pub use metric::{HistogramTimer, Metric, Series};
@@ -116,6 +121,7 @@ pub use registry::{
 };
 pub use render::{MAX_RENDER_THREADS, Page, ScrapeOptions};
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use testing::TestHierarchy;
 
 #[doc = include_str!("derive.md")]

@@ -98,9 +98,10 @@ impl<'a> Input<'a> {
 
     /// The path of the runtime crate.
     pub(crate) fn krate(&self) -> TokenStream {
-        match &self.attrs.krate {
-            Some(path) => quote!(#path),
-            None => quote!(::engine_gauges),
+        if let Some(path) = &self.attrs.krate {
+            quote!(#path)
+        } else {
+            quote!(::engine_gauges)
         }
     }
 
@@ -116,7 +117,7 @@ impl<'a> Input<'a> {
         self.attrs
             .prefix
             .as_ref()
-            .map_or_else(|| DEFAULT_PREFIX.to_owned(), |prefix| prefix.value())
+            .map_or_else(|| DEFAULT_PREFIX.to_owned(), syn::LitStr::value)
     }
 
     /// The name a field is exported under: `{prefix}_{short name}`.

@@ -472,12 +472,11 @@ fn value_with<P: Parser>(
         errors.spanned(key, message);
         return Ok(None);
     }
-    match parser.parse2(tokens.clone()) {
-        Ok(value) => Ok(Some(value)),
-        Err(_) => {
-            errors.spanned(tokens, message);
-            Ok(None)
-        }
+    if let Ok(value) = parser.parse2(tokens.clone()) {
+        Ok(Some(value))
+    } else {
+        errors.spanned(tokens, message);
+        Ok(None)
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
                     let __result = #krate::__private::unregister(
                         __metrics,
                         <Self as #krate::EngineGauges>::DESCRIPTORS[#index].name,
-                        ::core::clone::Clone::clone(&self.#member),
+                        &self.#member,
                     );
                     if __first.is_ok() {
                         __first = __result;
@@ -141,29 +141,27 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
     let variable_labels = field.variable_labels();
     // One use of the label set (so a type that is not one is reported once), checked against the
     // declared names at `labels` (a path, such as an alias to a tuple, is counted here).
-    let label_values = match (
-        field.kind.and_then(|kind| kind.label_set()),
+    let label_values = if let (Some(set), Some(labels)) = (
+        field.kind.and_then(super::kind::FieldKind::label_set),
         &field.attrs.labels,
     ) {
-        (Some(set), Some(labels)) => {
-            let declared = labels.names.len();
-            let values = quote_spanned!(set.span()=>
-                #krate::__private::label_values::<#set>(#declared)
-            );
-            let fail = quote_spanned!(labels.key.span()=> ::core::panic!("{}", __message));
-            quote!(match #values {
-                ::core::result::Result::Ok(__values) => __values,
-                ::core::result::Result::Err(__message) => #fail,
-            })
-        }
-        _ => quote!(&[]),
+        let declared = labels.names.len();
+        let values = quote_spanned!(set.span()=>
+            #krate::__private::label_values::<#set>(#declared)
+        );
+        let fail = quote_spanned!(labels.key.span()=> ::core::panic!("{}", __message));
+        quote!(match #values {
+            ::core::result::Result::Ok(__values) => __values,
+            ::core::result::Result::Err(__message) => #fail,
+        })
+    } else {
+        quote!(&[])
     };
-    let max_undeclared_ranks = match &field.attrs.max_undeclared_ranks {
-        Some((_, value)) => {
-            let value = value.base10_parse::<u32>().unwrap_or_default();
-            quote!(#value)
-        }
-        None => quote!(#krate::DEFAULT_MAX_UNDECLARED_RANKS),
+    let max_undeclared_ranks = if let Some((_, value)) = &field.attrs.max_undeclared_ranks {
+        let value = value.base10_parse::<u32>().unwrap_or_default();
+        quote!(#value)
+    } else {
+        quote!(#krate::DEFAULT_MAX_UNDECLARED_RANKS)
     };
     let buckets = match field.attrs.buckets.as_ref().map(|buckets| &buckets.value) {
         Some(BucketsValue::Literal { bounds, .. }) => {

@@ -186,7 +186,7 @@ fn series_row(ty: &Type) -> Option<&'static KindRow> {
 /// Why `ty` is not a supported field type, for the one error at `ty`.
 pub(crate) fn unsupported(ty: &Type) -> String {
     let shown = display_type(ty);
-    let series = or_list(series_names());
+    let series = or_list(&series_names());
     match segment(ty) {
         Some((name, _)) if name == PER_RANK => format!(
             "unsupported field type `{shown}`: `{PER_RANK}` takes {series} (one series per \
@@ -228,12 +228,12 @@ pub(crate) fn supported_list() -> String {
         .join(", ");
     format!(
         "{} (with `M` one of {series})",
-        or_list(plain.chain(wrapped).collect())
+        or_list(&plain.chain(wrapped).collect::<Vec<_>>())
     )
 }
 
 /// "a, b or c".
-fn or_list(names: Vec<String>) -> String {
+fn or_list(names: &[String]) -> String {
     match names.split_last() {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),

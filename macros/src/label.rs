@@ -9,15 +9,15 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Token, Variant};
 
 const ATTR: &str = "label";
 
-/// One variant: its ident, its label value and where that value comes from.
-struct Value<'a> {
+/// One variant's entry: its ident, its label value and where that value comes from.
+struct Entry<'a> {
     ident: &'a Ident,
     value: String,
     /// The `rename` literal, when the value comes from one.
     rename: Option<LitStr>,
 }
 
-impl Value<'_> {
+impl Entry<'_> {
     /// Where an error about this value points: the `rename` literal, or the variant.
     fn span(&self) -> Span {
         self.rename
@@ -114,7 +114,7 @@ fn container(node: &DeriveInput, errors: &mut Errors) -> Option<Path> {
 }
 
 /// Every variant's value, reporting variants with fields and bad attributes.
-fn values<'a>(node: &'a DeriveInput, errors: &mut Errors) -> Vec<Value<'a>> {
+fn values<'a>(node: &'a DeriveInput, errors: &mut Errors) -> Vec<Entry<'a>> {
     let data = match &node.data {
         Data::Enum(data) => data,
         Data::Struct(data) => {
@@ -161,7 +161,7 @@ fn values<'a>(node: &'a DeriveInput, errors: &mut Errors) -> Vec<Value<'a>> {
                 || snake_case(&variant.ident.unraw().to_string()),
                 LitStr::value,
             );
-            Value {
+            Entry {
                 ident: &variant.ident,
                 value,
                 rename,
@@ -205,7 +205,7 @@ fn rename(variant: &Variant, errors: &mut Errors) -> Option<LitStr> {
 }
 
 /// Values must be non-empty and unique.
-fn check(values: &[Value<'_>], errors: &mut Errors) {
+fn check(values: &[Entry<'_>], errors: &mut Errors) {
     for (index, value) in values.iter().enumerate() {
         if value.value.is_empty() {
             errors.at(

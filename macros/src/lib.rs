@@ -6,6 +6,20 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+#![warn(missing_docs)]
+// Pedantic lints hold the library's code; unit tests are exempt.
+#![cfg_attr(not(test), warn(clippy::pedantic))]
+// Allowed pedantic lints, each for a reason that holds across the crate:
+// - `must_use_candidate`: getters and constructors are used for their value by construction;
+//   marking every one adds noise without catching a real mistake.
+// - `cast_precision_loss`: Prometheus values are `f64`; integer counters and gauges are rendered
+//   through `f64` on purpose, as prometheus's own encoder does.
+// - `module_name_repetitions`: names such as `MetricsRegistry` read well where users import them.
+#![allow(
+    clippy::must_use_candidate,
+    clippy::cast_precision_loss,
+    clippy::module_name_repetitions
+)]
 
 mod ast;
 mod attr;

@@ -82,7 +82,6 @@ fn check_help(input: &Input<'_>, field: &Field<'_>, errors: &mut Errors) {
                 input.full_name(field)
             ),
         ),
-        Some(_) => {}
         None if field.attrs.doc.is_none() && !field.attrs.has("help") => errors.at(
             field.ident.span(),
             format!(
@@ -92,7 +91,7 @@ fn check_help(input: &Input<'_>, field: &Field<'_>, errors: &mut Errors) {
                 field.field_name()
             ),
         ),
-        None => {}
+        Some(_) | None => {}
     }
 }
 
@@ -355,7 +354,6 @@ fn check_buckets_of(field: &Field<'_>, errors: &mut Errors) {
     }
     match check_buckets(&values) {
         Ok(()) => {}
-        Err(problem @ BucketProblem::Empty) => errors.at(*brackets, problem.message()),
         Err(
             problem @ (BucketProblem::NotFinite { index } | BucketProblem::NotIncreasing { index }),
         ) => {

@@ -4,7 +4,7 @@
 //! your own bounds: `#[metric(buckets = [0.01, 0.1, 1.0])]`. A histogram without buckets does not
 //! compile: LLM latencies span milliseconds to minutes, and no single default fits them.
 //!
-//! The presets are vLLM's, the engine whose metric names the others (SGLang, and the reference
+//! The presets are vLLM's, the engine whose metric names the others (`SGLang`, and the reference
 //! system's engine metrics) follow. The reference system's backend declares no histogram of its
 //! own; its runtime's request-duration histogram keeps prometheus's defaults, [`DEFAULT`], which
 //! stop at 10 s, short of a long generation.

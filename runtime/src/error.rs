@@ -149,7 +149,7 @@ pub enum Error {
     NotRegistered {
         /// The metric's full name (names, for a collector of several families).
         metric: String,
-        /// The level asked (`endpoint \`generate\``), or `this registry`.
+        /// The level asked (``endpoint `generate` ``), or `this registry`.
         level: String,
     },
 
@@ -159,7 +159,7 @@ pub enum Error {
         "{level} was removed from the metrics tree; ask its parent for it again (that gives a fresh level) and create the metric or child there"
     )]
     LevelRemoved {
-        /// The level (`endpoint \`generate\``).
+        /// The level (``endpoint `generate` ``).
         level: String,
     },
 

@@ -244,6 +244,8 @@ impl Parser {
         (name.to_owned(), Role::Value)
     }
 
+    // One pass over the line, in the grammar's order: name, labels, value, timestamp.
+    #[allow(clippy::too_many_lines)]
     fn sample(&mut self, line: &str) -> Result<(), String> {
         let name_end = line
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
@@ -324,25 +326,27 @@ impl Parser {
         };
         labels.sort();
         let draft = self.draft(&family);
-        let index = match draft.by_labels.get(&labels) {
-            Some(&index) => index,
-            None => {
-                draft.series.push(Series {
-                    labels: labels.clone(),
-                    timestamp,
-                    ..Series::default()
-                });
-                draft.by_labels.insert(labels, draft.series.len() - 1);
-                draft.series.len() - 1
-            }
+        let index = if let Some(&index) = draft.by_labels.get(&labels) {
+            index
+        } else {
+            draft.series.push(Series {
+                labels: labels.clone(),
+                timestamp,
+                ..Series::default()
+            });
+            draft.by_labels.insert(labels, draft.series.len() - 1);
+            draft.series.len() - 1
         };
         let series = &mut draft.series[index];
         let twice = || format!("this series of `{family}` is given twice; give each series once");
         match (role, bound) {
             (Role::Value, _) if series.value.is_none() => series.value = Some(value),
+            // Bounds repeat only as the same literal, so exact comparison is the test.
+            #[allow(clippy::float_cmp)]
             (Role::Bucket, Some(le)) if series.buckets.iter().all(|(b, _)| *b != le) => {
                 series.buckets.push((le, value));
             }
+            #[allow(clippy::float_cmp)]
             (Role::Quantile, Some(q)) if series.quantiles.iter().all(|(b, _)| *b != q) => {
                 series.quantiles.push((q, value));
             }

@@ -12,7 +12,7 @@ use crate::store::{Repr, Table, TableKind};
 
 /// A label whose values are fixed: each variant of a fieldless enum is one value.
 ///
-/// Implement it with `#[derive(LabelValue)]`, which names each variant in snake_case (or as
+/// Implement it with `#[derive(LabelValue)]`, which names each variant in `snake_case` (or as
 /// `#[label(rename = "...")]` says) and checks at compile time that the values are non-empty and
 /// unique. The trait asks for nothing else: add `Clone`, `Copy` or `Debug` yourself if you want
 /// them.
@@ -174,6 +174,9 @@ impl<L: LabelSet + 'static, M: Metric> Family<L, M> {
 
     /// The series of `value`.
     #[inline]
+    // Label values are small `Copy` enums (or tuples of them), taken by value as the
+    // `prometheus` vectors take theirs; a reference would only add a `&` at every call.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn with(&self, value: L) -> Series<'_, M> {
         let combination = value.combination();
         match self.table.slot(0, combination) {
@@ -183,6 +186,9 @@ impl<L: LabelSet + 'static, M: Metric> Family<L, M> {
     }
 
     /// Takes the series of `value` off the page (back to zero). A later write brings it back.
+    // Label values are small `Copy` enums (or tuples of them), taken by value as the
+    // `prometheus` vectors take theirs; a reference would only add a `&` at every call.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn remove(&self, value: L) {
         self.table.remove(None, value.combination());
     }

@@ -47,7 +47,7 @@ pub fn positional_labels<H: MetricsHierarchy + ?Sized>(
     let mut chain: Vec<String> = hierarchy
         .parent_hierarchies()
         .iter()
-        .map(|p| p.basename())
+        .map(MetricsHierarchy::basename)
         .collect();
     chain.push(hierarchy.basename());
     [labels::NAMESPACE, labels::COMPONENT, labels::ENDPOINT]

@@ -104,6 +104,7 @@ impl ServerOptions {
     }
 
     /// How scrapes run (their timeout: default 10 s, see [`ScrapeOptions`]).
+    #[must_use]
     pub fn with_scrape(mut self, scrape: ScrapeOptions) -> Self {
         self.scrape = scrape;
         self
@@ -112,6 +113,7 @@ impl ServerOptions {
     /// The most connections open at once (default
     /// [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS), 128; at least 1). At the cap, a
     /// new connection closes the one idle the longest, or is closed itself if none is idle.
+    #[must_use]
     pub fn with_max_connections(mut self, max_connections: usize) -> Self {
         self.max_connections = max_connections.max(1);
         self
@@ -121,6 +123,7 @@ impl ServerOptions {
     /// start or from the end of the previous answer (default
     /// [`DEFAULT_HEADER_READ_TIMEOUT`](Self::DEFAULT_HEADER_READ_TIMEOUT), 5 s). So it is also how
     /// long an idle keep-alive connection stays open.
+    #[must_use]
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout.max(Duration::from_millis(1));
         self
@@ -129,6 +132,7 @@ impl ServerOptions {
     /// How long writing an answer may make no progress (the client does not read) before the
     /// connection is closed (default [`DEFAULT_WRITE_TIMEOUT`](Self::DEFAULT_WRITE_TIMEOUT),
     /// 10 s).
+    #[must_use]
     pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout.max(Duration::from_millis(1));
         self
@@ -188,7 +192,7 @@ impl fmt::Debug for MetricsServer {
         f.debug_struct("MetricsServer")
             .field("local_addr", &self.local_addr)
             .field("running", &self.thread.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -238,7 +242,7 @@ impl MetricsServer {
         let (ready, is_ready) = mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("engine-gauges-http".to_owned())
-            .spawn(move || serve_thread(listener, registry, options, stopped, ready))
+            .spawn(move || serve_thread(listener, registry, options, stopped, &ready))
             .map_err(|source| Error::ServerStart {
                 step: "spawning its thread",
                 source,
@@ -319,7 +323,7 @@ fn serve_thread(
     registry: MetricsRegistry,
     options: ServerOptions,
     stopped: oneshot::Receiver<()>,
-    ready: mpsc::SyncSender<Result<(), Error>>,
+    ready: &mpsc::SyncSender<Result<(), Error>>,
 ) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -585,12 +589,7 @@ async fn respond(
     options: Arc<ServerOptions>,
     busy: Busy,
 ) -> Result<Response<Body>, Infallible> {
-    let response = if request.uri().path() != MetricsServer::PATH {
-        text_response(
-            StatusCode::NOT_FOUND,
-            "not found: metrics are served on /metrics\n".to_owned(),
-        )
-    } else {
+    let response = if request.uri().path() == MetricsServer::PATH {
         match *request.method() {
             Method::GET | Method::HEAD => {
                 let head = request.method() == Method::HEAD;
@@ -618,6 +617,11 @@ async fn respond(
                 response
             }
         }
+    } else {
+        text_response(
+            StatusCode::NOT_FOUND,
+            "not found: metrics are served on /metrics\n".to_owned(),
+        )
     };
     Ok(response.map(|data| Body {
         data: (!data.is_empty()).then_some(data),

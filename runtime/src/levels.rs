@@ -80,7 +80,7 @@ impl Node {
         })
     }
 
-    /// How messages name this level (`component \`backend\``).
+    /// How messages name this level (``component `backend` ``).
     fn describe(&self) -> String {
         match self.parent {
             None => "the root".to_owned(),

@@ -45,6 +45,27 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+#![warn(missing_docs)]
+// Pedantic lints hold the library's code; unit tests (exact float assertions among them) are
+// exempt.
+#![cfg_attr(not(test), warn(clippy::pedantic))]
+// Allowed pedantic lints, each for a reason that holds across the crate:
+// - `must_use_candidate`: getters and constructors are used for their value by construction;
+//   marking every one adds noise without catching a real mistake.
+// - `cast_precision_loss`: Prometheus values are `f64`; integer counters and gauges are rendered
+//   through `f64` on purpose, as prometheus's own encoder does.
+// - `module_name_repetitions`: names such as `MetricsRegistry` read well where users import them.
+// - `cast_possible_truncation`, `cast_sign_loss`, `cast_possible_wrap`: the store keeps every
+//   value as `u64` bits (an `i64` in two's complement) and numbers rows with `u32`s bounded by
+//   `MAX_TABLE_SERIES`; its casts reinterpret bits or are bounded where the table is built.
+#![allow(
+    clippy::must_use_candidate,
+    clippy::cast_precision_loss,
+    clippy::module_name_repetitions,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
 
 // The derive's generated code names this crate `::engine_gauges`, inside it too.
 extern crate self as engine_gauges;
@@ -129,7 +150,7 @@ pub use engine_gauges_macros::EngineGauges;
 
 /// Derives [`LabelValue`](trait@LabelValue) for a fieldless enum: each variant is one label value.
 ///
-/// - A variant's value is its name in snake_case (`TimedOut` → `timed_out`);
+/// - A variant's value is its name in `snake_case` (`TimedOut` → `timed_out`);
 ///   `#[label(rename = "...")]` on the variant sets it instead.
 /// - Values must be non-empty and unique: an empty or repeated value is a compile error on the
 ///   variant (or on its `rename`).

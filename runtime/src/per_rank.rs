@@ -205,6 +205,9 @@ pub struct RankFamily<'a, L, M> {
 impl<'a, L: LabelSet + 'static, M: Metric> RankFamily<'a, L, M> {
     /// The series of `value` at this rank.
     #[inline]
+    // Label values are small `Copy` enums (or tuples of them), taken by value as the
+    // `prometheus` vectors take theirs; a reference would only add a `&` at every call.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn with(&self, value: L) -> Series<'a, M> {
         let combination = value.combination();
         if combination >= L::CARDINALITY {
@@ -224,6 +227,9 @@ impl<'a, L: LabelSet + 'static, M: Metric> RankFamily<'a, L, M> {
 
     /// Takes the series of `value` at this rank off the page (back to zero). A later write brings
     /// it back.
+    // Label values are small `Copy` enums (or tuples of them), taken by value as the
+    // `prometheus` vectors take theirs; a reference would only add a `&` at every call.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn remove(&self, value: L) {
         self.table.remove(Some(self.rank), value.combination());
     }

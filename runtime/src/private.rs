@@ -217,7 +217,8 @@ impl<'a> Registrar<'a> {
             bound,
             Some(self.metrics.hierarchy_arc()),
         ));
-        registry.register_native(Arc::clone(&table) as Arc<dyn Native>)?;
+        let native: Arc<dyn Native> = Arc::clone(&table) as Arc<dyn Native>;
+        registry.register_native(&native)?;
         Ok(table)
     }
 
@@ -244,9 +245,9 @@ impl Drop for Registrar<'_> {
 pub fn unregister<T: CreateMetric>(
     metrics: &EngineMetrics,
     _metric: &'static str,
-    field: T,
+    field: &T,
 ) -> Result<(), Error> {
-    metrics.registry().unregister(&field)
+    metrics.registry().unregister(field)
 }
 
 /// A snapshot field's value, as the value a metric holds. `None` writes nothing; integers into an

@@ -53,7 +53,7 @@ pub struct MetricsRegistry {
 #[derive(Default)]
 pub(crate) struct Inner {
     pub(crate) registry: prometheus::Registry,
-    /// How the scrape's messages name this registry (`component \`backend\``); empty for a
+    /// How the scrape's messages name this registry (``component `backend` ``); empty for a
     /// registry made by hand.
     label: OnceLock<String>,
     children: Mutex<Vec<MetricsRegistry>>,
@@ -126,7 +126,7 @@ impl<T> Part<T> {
 
     /// The part's identity, for telling the parts a thread holds.
     pub(crate) fn id(&self) -> usize {
-        std::ptr::from_ref(self) as *const () as usize
+        std::ptr::from_ref(self).cast::<()>() as usize
     }
 
     /// Waits until the part is free (or stuck, or `deadline` passes) and takes it.
@@ -180,7 +180,7 @@ impl MetricsRegistry {
         let _ = self.inner.label.set(label);
     }
 
-    /// How messages name this registry: its level (`component \`backend\``), if it has one.
+    /// How messages name this registry: its level (``component `backend` ``), if it has one.
     pub(crate) fn label(&self) -> Option<&str> {
         self.inner.label.get().map(String::as_str)
     }
@@ -325,7 +325,7 @@ impl MetricsRegistry {
 
     /// Puts a store family on this level's page, unless the level already has a family of that
     /// name.
-    pub(crate) fn register_native(&self, native: Arc<dyn Native>) -> Result<(), Error> {
+    pub(crate) fn register_native(&self, native: &Arc<dyn Native>) -> Result<(), Error> {
         let mut natives = lock(&self.inner.natives);
         natives.retain(|weak| weak.strong_count() > 0);
         let name = native.name();
@@ -344,7 +344,7 @@ impl MetricsRegistry {
                 metric: name.to_owned(),
             });
         }
-        natives.push(Arc::downgrade(&native));
+        natives.push(Arc::downgrade(native));
         Ok(())
     }
 

@@ -51,6 +51,7 @@ impl ScrapeOptions {
     /// How long a scrape may take before it is answered with [`Error::ScrapeTimeout`], and how
     /// long a part may run before later scrapes take it as stuck and skip it (default
     /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), 10 s). A zero timeout is taken as 1 ms.
+    #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
@@ -305,12 +306,11 @@ impl Pool {
                     .0;
             };
             state.idle -= 1;
-            match next {
-                Some(next) => job = next,
-                None => {
-                    state.alive -= 1;
-                    return;
-                }
+            if let Some(next) = next {
+                job = next;
+            } else {
+                state.alive -= 1;
+                return;
             }
         }
     }
@@ -337,7 +337,7 @@ impl Render {
         self.done.notify_all();
     }
 
-    fn answer(&self, outcome: &Result<Page, String>) -> Result<Page, Error> {
+    fn answer(outcome: &Result<Page, String>) -> Result<Page, Error> {
         outcome
             .clone()
             .map_err(|reason| Error::ScrapeFailed { reason })
@@ -356,7 +356,7 @@ impl Render {
         let mut state = lock(&self.state);
         loop {
             if let Some(outcome) = &state.outcome {
-                return self.answer(outcome);
+                return Self::answer(outcome);
             }
             let now = Instant::now();
             if now >= until {
@@ -388,7 +388,7 @@ impl Render {
     pub(crate) fn outcome_at_deadline(&self) -> Result<Page, Error> {
         let state = lock(&self.state);
         match &state.outcome {
-            Some(outcome) => self.answer(outcome),
+            Some(outcome) => Self::answer(outcome),
             None => Err(self.timed_out(&state.running)),
         }
     }
@@ -408,7 +408,7 @@ impl std::future::Future for RenderWait {
     ) -> std::task::Poll<Self::Output> {
         let mut state = lock(&self.0.state);
         if let Some(outcome) = &state.outcome {
-            return std::task::Poll::Ready(self.0.answer(outcome));
+            return std::task::Poll::Ready(Render::answer(outcome));
         }
         if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
             state.wakers.push(cx.waker().clone());

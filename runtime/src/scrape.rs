@@ -35,6 +35,8 @@ pub(crate) struct Late;
 
 /// Renders `root`'s combined page (see
 /// [`MetricsRegistry::prometheus_expfmt_combined`] for the steps).
+// The page's steps, read top to bottom in the order they run.
+#[allow(clippy::too_many_lines)]
 pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<String, Late> {
     let registries = root.walk();
     let failures = &root.inner.failures;
@@ -107,7 +109,7 @@ pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<St
                 let families = bridge.gather(&mut refused);
                 Ok((families, refused))
             })?;
-            let (bridged, refused) = match gathered {
+            let (from_bridge, refused) = match gathered {
                 Some(Ok(gathered)) => gathered,
                 Some(Err(message)) => (Vec::new(), vec![message]),
                 None => continue,
@@ -116,7 +118,7 @@ pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<St
                 failures.record(Failure::Collector);
                 tracing::warn!(part = %what, error = %message, "dropped a bridged family");
             }
-            for family in bridged {
+            for family in from_bridge {
                 match taken.accept(std::slice::from_ref(&family)) {
                     Ok(()) => families.push(family),
                     Err(message) => {
@@ -198,7 +200,7 @@ fn place(registry: &MetricsRegistry, index: usize) -> String {
     match (registry.label(), index) {
         (Some(label), _) => label.to_owned(),
         (None, 0) => "the scraped registry".to_owned(),
-        (None, i) => format!("registry #{} below the scraped one (depth-first)", i),
+        (None, i) => format!("registry #{i} below the scraped one (depth-first)"),
     }
 }
 
@@ -413,8 +415,12 @@ impl Failures {
         family.mut_metric().sort_by(|a, b| {
             a.get_label()
                 .first()
-                .map(|l| l.value())
-                .cmp(&b.get_label().first().map(|l| l.value()))
+                .map(prometheus::proto::LabelPair::value)
+                .cmp(
+                    &b.get_label()
+                        .first()
+                        .map(prometheus::proto::LabelPair::value),
+                )
         });
         Some(family)
     }

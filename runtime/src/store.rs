@@ -178,6 +178,16 @@ impl FamilyText {
         variable: &[&str],
         buckets: &[f64],
     ) -> Self {
+        enum Label<'a> {
+            Const(&'a str, &'a str),
+            Var(&'a str, usize),
+        }
+        fn label_name<'a>(label: &Label<'a>) -> &'a str {
+            match label {
+                Label::Const(n, _) | Label::Var(n, _) => n,
+            }
+        }
+
         let mut header = String::new();
         header.push_str("# HELP ");
         header.push_str(name);
@@ -189,20 +199,11 @@ impl FamilyText {
         header.push_str(type_name(kind));
         header.push('\n');
 
-        enum Label<'a> {
-            Const(&'a str, &'a str),
-            Var(&'a str, usize),
-        }
         let mut all: Vec<Label<'_>> = const_labels
             .iter()
             .map(|(n, v)| Label::Const(n, v))
             .chain(variable.iter().enumerate().map(|(i, n)| Label::Var(n, i)))
             .collect();
-        fn label_name<'a>(label: &Label<'a>) -> &'a str {
-            match label {
-                Label::Const(n, _) | Label::Var(n, _) => n,
-            }
-        }
         all.sort_by(|a, b| label_name(a).cmp(label_name(b)));
         let mut pieces = Vec::new();
         let mut text = String::new();
@@ -244,7 +245,7 @@ impl FamilyText {
             sort_order,
             le: buckets
                 .iter()
-                .map(|b| b.to_string())
+                .map(std::string::ToString::to_string)
                 .chain(["+Inf".to_owned()])
                 .collect(),
         }
@@ -422,7 +423,7 @@ impl<K: TableKind> Table<K> {
     fn sorted_order(&self) -> Box<[u32]> {
         let mut keys: Vec<(Vec<String>, u32)> = (0..self.slots.len())
             .map(|index| {
-                let values = self.values_of(
+                let values = Self::values_of(
                     self.rank_of_row(index / self.width.max(1)),
                     index % self.width.max(1),
                 );
@@ -445,7 +446,7 @@ impl<K: TableKind> Table<K> {
     }
 
     /// The variable label values of a series (rank first, if any), as owned strings.
-    fn values_of(&self, rank: Option<u32>, column: usize) -> Vec<String> {
+    fn values_of(rank: Option<u32>, column: usize) -> Vec<String> {
         let mut typed = Vec::new();
         K::values(column, &mut typed);
         rank.map(|r| r.to_string())
@@ -478,14 +479,13 @@ impl<K: TableKind> Table<K> {
         if column >= self.width {
             return None;
         }
-        match self.extras.row(rank, self.width, self.buckets) {
-            Some(row) => row.slots.get(column),
-            None => {
-                if let Some(bound) = &self.bound {
-                    bound.count_dropped(rank);
-                }
-                None
+        if let Some(row) = self.extras.row(rank, self.width, self.buckets) {
+            row.slots.get(column)
+        } else {
+            if let Some(bound) = &self.bound {
+                bound.count_dropped(rank);
             }
+            None
         }
     }
 
@@ -606,7 +606,7 @@ impl<K: TableKind> Table<K> {
             if !slot.present.load(Ordering::Relaxed) {
                 return;
             }
-            let values = self.values_of(rank, column);
+            let values = Self::values_of(rank, column);
             let mut pairs: Vec<proto::LabelPair> = self
                 .text
                 .const_labels
@@ -629,36 +629,33 @@ impl<K: TableKind> Table<K> {
             pairs.sort_by(|a, b| a.name().cmp(b.name()));
             let mut metric = proto::Metric::default();
             metric.set_label(pairs);
-            match &slot.hist {
-                Some(hist) => {
-                    let mut h = proto::Histogram::default();
-                    let mut cumulative = 0u64;
-                    let mut buckets = Vec::new();
-                    for (i, count) in hist.counts.iter().enumerate() {
-                        cumulative += count.load(Ordering::Relaxed);
-                        if let Some(&bound) = hist.bounds.get(i) {
-                            let mut bucket = proto::Bucket::default();
-                            bucket.set_upper_bound(bound);
-                            bucket.set_cumulative_count(cumulative);
-                            buckets.push(bucket);
-                        }
+            if let Some(hist) = &slot.hist {
+                let mut h = proto::Histogram::default();
+                let mut cumulative = 0u64;
+                let mut buckets = Vec::new();
+                for (i, count) in hist.counts.iter().enumerate() {
+                    cumulative += count.load(Ordering::Relaxed);
+                    if let Some(&bound) = hist.bounds.get(i) {
+                        let mut bucket = proto::Bucket::default();
+                        bucket.set_upper_bound(bound);
+                        bucket.set_cumulative_count(cumulative);
+                        buckets.push(bucket);
                     }
-                    h.set_bucket(buckets);
-                    h.set_sample_count(hist.count.load(Ordering::Relaxed).max(cumulative));
-                    h.set_sample_sum(f64::from_bits(hist.sum.load(Ordering::Relaxed)));
-                    metric.set_histogram(h);
                 }
-                None => {
-                    let value = K::REPR.value(slot.bits.load(Ordering::Relaxed));
-                    if self.text.kind == MetricType::COUNTER {
-                        let mut c = proto::Counter::default();
-                        c.set_value(value);
-                        metric.set_counter(c);
-                    } else {
-                        let mut g = proto::Gauge::default();
-                        g.set_value(value);
-                        metric.set_gauge(g);
-                    }
+                h.set_bucket(buckets);
+                h.set_sample_count(hist.count.load(Ordering::Relaxed).max(cumulative));
+                h.set_sample_sum(f64::from_bits(hist.sum.load(Ordering::Relaxed)));
+                metric.set_histogram(h);
+            } else {
+                let value = K::REPR.value(slot.bits.load(Ordering::Relaxed));
+                if self.text.kind == MetricType::COUNTER {
+                    let mut c = proto::Counter::default();
+                    c.set_value(value);
+                    metric.set_counter(c);
+                } else {
+                    let mut g = proto::Gauge::default();
+                    g.set_value(value);
+                    metric.set_gauge(g);
                 }
             }
             metrics.push(metric);

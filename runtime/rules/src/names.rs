@@ -77,7 +77,7 @@ pub enum NameProblem<'a> {
     Invalid,
     /// The name contains `:`, which Prometheus keeps for recording rules.
     Colon,
-    /// camelCase instead of snake_case.
+    /// camelCase instead of `snake_case`.
     CamelCase,
     /// A counter whose name does not end in `_total`.
     CounterWithoutTotal,
@@ -118,7 +118,7 @@ pub enum NameProblem<'a> {
 /// checked, where promtool stops at the first unit word its map yields, in an order that changes
 /// from run to run):
 /// counters end in `_total` and nothing else does; `_count`, `_sum` and `_bucket` are left to
-/// histograms and summaries; no type name as a word; base units only, unabbreviated; snake_case;
+/// histograms and summaries; no type name as a word; base units only, unabbreviated; `snake_case`;
 /// no `:`. Two rules go further, on purpose: a histogram's own name may not end in `_count`,
 /// `_sum`, `_bucket` or `_total` either (its series would read `x_count_count`), and neither may
 /// a gauge's.

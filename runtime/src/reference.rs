@@ -43,17 +43,18 @@ pub enum ShutdownReason {
 /// `dynamo_component_cleanup_time_seconds`, `..._drain_time_seconds`,
 /// `..._model_load_time_seconds`, and `..._shutdown_stage_seconds{stage, reason}` (one series per
 /// stage that ran).
-// The fields are the reference's metric names, all durations.
-#[allow(clippy::struct_field_names)]
+// The fields are the reference's metric names, all durations, and their docs its help texts,
+// byte for byte (no backticks added).
+#[allow(clippy::struct_field_names, clippy::doc_markdown)]
 #[derive(Debug, EngineGauges)]
 pub struct LifecycleGauges {
     /// Time spent releasing engine resources during shutdown. Set
-    /// by the framework once after `engine.cleanup()` returns.
+    /// by the framework once after engine.cleanup() returns.
     cleanup_time_seconds: Gauge,
     /// Time spent draining in-flight work before cleanup. Stays at
     /// 0 for engines without a drain hook.
     drain_time_seconds: Gauge,
-    /// Time `engine.start()` took to return. Set once at Worker setup.
+    /// Time engine.start() took to return. Set once at Worker setup.
     model_load_time_seconds: Gauge,
     /// Seconds one stage of the graceful shutdown took, by stage and by how it ended. A stage
     /// that never ran has no series.

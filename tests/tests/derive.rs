@@ -190,7 +190,7 @@ fn unseeded_ranks_appear_with_their_first_touch() {
     assert!(page(metrics.registry()).contains("dynamo_component_total_blocks{dp_rank=\"5\"} 4\n"));
 }
 
-#[derive(EngineGauges)]
+#[derive(Debug, EngineGauges)]
 #[gauges(snapshot = ComponentSnapshot, const_labels(engine = "mocker", tier = "gold"), prefix = "llm")]
 struct Custom {
     /// Blocks in use.
@@ -329,12 +329,34 @@ fn a_rank_span_too_wide_is_refused_before_anything_registers() {
 
 #[test]
 fn generated_sets_are_send_sync_and_debug() {
-    fn check<T: Send + Sync + std::fmt::Debug>() {}
-    check::<PerRank<Gauge>>();
-    check::<PerRank<IntGauge>>();
-    check::<engine_gauges::MetricDescriptor>();
     fn send_sync<T: Send + Sync + EngineGauges>() {}
     send_sync::<ComponentGauges>();
     send_sync::<LifecycleGauges>();
     send_sync::<Custom>();
+
+    // Shared with another thread, a set is written there and the write is on the page here.
+    let metrics = engine(&qwen());
+    let custom = std::sync::Arc::new(Custom::register(&metrics, &[0, 1]).unwrap());
+    let writer = std::sync::Arc::clone(&custom);
+    std::thread::spawn(move || writer.usage.set(1, 0.5))
+        .join()
+        .unwrap();
+    assert!(
+        page(metrics.registry()).contains("llm_cache_usage{dp_rank=\"1\","),
+        "{}",
+        page(metrics.registry())
+    );
+
+    // Debug shows every field by name, and a per-rank field's ranks.
+    let debug = format!("{custom:?}");
+    for field in ["used_blocks", "usage", "waiting", "temperature"] {
+        assert!(
+            debug.contains(&format!("{field}:")),
+            "{field} missing from {debug}"
+        );
+    }
+    let usage = format!("{:?}", custom.usage);
+    assert!(usage.contains("PerRank"), "{usage}");
+    let descriptor = format!("{:?}", Custom::DESCRIPTORS[0]);
+    assert!(descriptor.contains("llm_used_blocks"), "{descriptor}");
 }

@@ -574,6 +574,13 @@ fn model_is_an_ordinary_label_for_create_metric() {
     let c = worker();
     let v: GaugeVec = create_metric(&c, "served", "Served.", &[], None, Some(&["model"])).unwrap();
     v.with_label_values(&["a"]).set(1.0);
+    // A plain level injects no engine labels, so `model` is the metric's own variable label.
+    assert_eq!(
+        page(c.registry()),
+        "# HELP dynamo_component_served Served.\n\
+         # TYPE dynamo_component_served gauge\n\
+         dynamo_component_served{dynamo_component=\"backend\",dynamo_namespace=\"dynamo\",model=\"a\",worker_id=\"abc\"} 1\n"
+    );
     let clash = create_metric::<GaugeVec, _>(
         &c,
         "served2",
@@ -582,7 +589,10 @@ fn model_is_an_ordinary_label_for_create_metric() {
         None,
         Some(&["model"]),
     );
-    assert!(matches!(clash, Err(Error::LabelIsConstAndVariable { .. })));
+    assert!(
+        matches!(&clash, Err(Error::LabelIsConstAndVariable { .. })),
+        "{clash:?}"
+    );
 }
 
 #[test]

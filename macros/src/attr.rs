@@ -17,27 +17,96 @@ pub(crate) const FIELD_ATTR: &str = "metric";
 /// The field attribute's older name, an exact synonym.
 pub(crate) const FIELD_ATTR_SYNONYM: &str = "gauge";
 
-/// Keys of `#[gauges(..)]`, each with the form it takes.
-const CONTAINER_KEYS: &[(&str, &str)] = &[
-    ("snapshot", "snapshot = SnapshotType"),
-    ("const_labels", "const_labels(key = \"value\", ..)"),
-    ("prefix", "prefix = \"...\""),
-    ("crate", "crate = path::to::engine_gauges"),
-];
+/// A key an attribute takes: its name as written, and the form it takes (for messages).
+trait Key: Copy + 'static {
+    /// Every key, in the order messages list them.
+    const ALL: &'static [Self];
+    /// The key as written.
+    fn name(self) -> &'static str;
+    /// The key with an example value.
+    fn form(self) -> &'static str;
+}
 
-/// Keys of `#[metric(..)]`, each with the form it takes.
-const FIELD_KEYS: &[(&str, &str)] = &[
-    ("help", "help = \"...\""),
-    ("name", "name = \"...\""),
-    ("labels", "labels(\"label\", ..)"),
-    ("unseeded", "unseeded"),
-    ("from", "from = snapshot_field"),
-    ("max_undeclared_ranks", "max_undeclared_ranks = 64"),
-    (
-        "buckets",
-        "buckets = [0.1, 0.5, 1.0]` or `buckets = engine_gauges::buckets::REQUEST_LATENCY_SECONDS",
-    ),
-];
+/// Keys of `#[gauges(..)]`.
+#[derive(Clone, Copy)]
+enum ContainerKey {
+    Snapshot,
+    ConstLabels,
+    Prefix,
+    Crate,
+}
+
+impl Key for ContainerKey {
+    const ALL: &'static [Self] = &[Self::Snapshot, Self::ConstLabels, Self::Prefix, Self::Crate];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Snapshot => "snapshot",
+            Self::ConstLabels => "const_labels",
+            Self::Prefix => "prefix",
+            Self::Crate => "crate",
+        }
+    }
+
+    fn form(self) -> &'static str {
+        match self {
+            Self::Snapshot => "snapshot = SnapshotType",
+            Self::ConstLabels => "const_labels(key = \"value\", ..)",
+            Self::Prefix => "prefix = \"...\"",
+            Self::Crate => "crate = path::to::engine_gauges",
+        }
+    }
+}
+
+/// Keys of `#[metric(..)]`.
+#[derive(Clone, Copy)]
+enum FieldKey {
+    Help,
+    Name,
+    Labels,
+    Unseeded,
+    From,
+    MaxUndeclaredRanks,
+    Buckets,
+}
+
+impl Key for FieldKey {
+    const ALL: &'static [Self] = &[
+        Self::Help,
+        Self::Name,
+        Self::Labels,
+        Self::Unseeded,
+        Self::From,
+        Self::MaxUndeclaredRanks,
+        Self::Buckets,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Help => "help",
+            Self::Name => "name",
+            Self::Labels => "labels",
+            Self::Unseeded => "unseeded",
+            Self::From => "from",
+            Self::MaxUndeclaredRanks => "max_undeclared_ranks",
+            Self::Buckets => "buckets",
+        }
+    }
+
+    fn form(self) -> &'static str {
+        match self {
+            Self::Help => "help = \"...\"",
+            Self::Name => "name = \"...\"",
+            Self::Labels => "labels(\"label\", ..)",
+            Self::Unseeded => "unseeded",
+            Self::From => "from = snapshot_field",
+            Self::MaxUndeclaredRanks => "max_undeclared_ranks = 64",
+            Self::Buckets => {
+                "buckets = [0.1, 0.5, 1.0]` or `buckets = engine_gauges::buckets::REQUEST_LATENCY_SECONDS"
+            }
+        }
+    }
+}
 
 /// `#[gauges(..)]`.
 #[derive(Default)]
@@ -161,33 +230,36 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
             continue;
         }
         let result = attr.parse_nested_meta(|meta| {
-            let Some(key) = known_key(&meta, CONTAINER_ATTR, CONTAINER_KEYS, errors)? else {
+            let Some((key, which)) = known_key::<ContainerKey>(&meta, CONTAINER_ATTR, errors)?
+            else {
                 return Ok(());
             };
             let first = seen.first(&key, errors);
-            match key.to_string().as_str() {
-                "snapshot" => {
-                    let value = value::<Type>(&meta, &key, "a type", errors)?;
+            let form = which.form();
+            match which {
+                ContainerKey::Snapshot => {
+                    let value = value::<Type>(&meta, &key, form, "a type", errors)?;
                     if first {
                         out.snapshot = value;
                     }
                 }
-                "const_labels" => {
+                ContainerKey::ConstLabels => {
                     let labels = const_labels(&meta, &key, errors)?;
                     if first {
                         out.const_labels = labels;
                     }
                 }
-                "prefix" => {
-                    let value = value::<LitStr>(&meta, &key, "a string literal", errors)?;
+                ContainerKey::Prefix => {
+                    let value = value::<LitStr>(&meta, &key, form, "a string literal", errors)?;
                     if first {
                         out.prefix = value;
                     }
                 }
-                _ => {
+                ContainerKey::Crate => {
                     let value = value_with(
                         &meta,
                         &key,
+                        form,
                         "a path to the engine_gauges crate",
                         Path::parse_mod_style,
                         errors,
@@ -226,28 +298,31 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         }
         let name = attr_name(attr);
         let result = attr.parse_nested_meta(|meta| {
-            let Some(key) = known_key(&meta, &name, FIELD_KEYS, errors)? else {
+            let Some((key, which)) = known_key::<FieldKey>(&meta, &name, errors)? else {
                 return Ok(());
             };
             let first = seen.first(&key, errors);
-            match key.to_string().as_str() {
-                "help" | "name" => {
-                    let value = value::<LitStr>(&meta, &key, "a string literal", errors)?;
+            let form = which.form();
+            match which {
+                FieldKey::Help => {
+                    let value = value::<LitStr>(&meta, &key, form, "a string literal", errors)?;
                     if first {
-                        if key == "help" {
-                            out.help = value;
-                        } else {
-                            out.name = value;
-                        }
+                        out.help = value;
                     }
                 }
-                "labels" => {
+                FieldKey::Name => {
+                    let value = value::<LitStr>(&meta, &key, form, "a string literal", errors)?;
+                    if first {
+                        out.name = value;
+                    }
+                }
+                FieldKey::Labels => {
                     let names = labels(&meta, &key, errors)?;
                     if first {
                         out.labels = names.map(|names| Labels { key, names });
                     }
                 }
-                "unseeded" => {
+                FieldKey::Unseeded => {
                     if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
                         errors.spanned(&key, "`unseeded` takes no value: write `unseeded`");
                         skip_value(&meta)?;
@@ -255,20 +330,20 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                         out.unseeded = Some(key);
                     }
                 }
-                "max_undeclared_ranks" => {
-                    let value = value::<syn::LitInt>(&meta, &key, "a whole number", errors)?;
+                FieldKey::MaxUndeclaredRanks => {
+                    let value = value::<syn::LitInt>(&meta, &key, form, "a whole number", errors)?;
                     if first {
                         out.max_undeclared_ranks = value.map(|value| (key, value));
                     }
                 }
-                "buckets" => {
+                FieldKey::Buckets => {
                     let value = buckets(&meta, &key, errors)?;
                     if first {
                         out.buckets = value.map(|value| Buckets { key, value });
                     }
                 }
-                _ => {
-                    let field = value::<Ident>(&meta, &key, "a snapshot field name", errors)?;
+                FieldKey::From => {
+                    let field = value::<Ident>(&meta, &key, form, "a snapshot field name", errors)?;
                     if first {
                         out.from = field.map(|field| FromField { key, field });
                     }
@@ -304,7 +379,7 @@ fn buckets(
 ) -> syn::Result<Option<BucketsValue>> {
     let message = format!(
         "`buckets` expects a list of upper bounds or a path to a `const` or `static`, as in `{}`",
-        form(key)
+        FieldKey::Buckets.form()
     );
     if !meta.input.peek(Token![=]) {
         errors.spanned(key, message);
@@ -408,22 +483,25 @@ pub(crate) fn doc(attrs: &[Attribute]) -> Option<String> {
 
 /// The key of `meta` if it is one of `keys`; otherwise an error naming it and
 /// listing the valid keys, and its value is skipped.
-fn known_key(
+fn known_key<K: Key>(
     meta: &ParseNestedMeta<'_>,
     attr: &str,
-    keys: &[(&str, &str)],
     errors: &mut Errors,
-) -> syn::Result<Option<Ident>> {
+) -> syn::Result<Option<(Ident, K)>> {
     let key = match meta.path.get_ident() {
-        Some(key) if keys.iter().any(|(name, _)| key == name) => return Ok(Some(key.clone())),
-        Some(key) => key.to_string(),
+        Some(key) => {
+            if let Some(which) = K::ALL.iter().find(|which| key == which.name()) {
+                return Ok(Some((key.clone(), *which)));
+            }
+            key.to_string()
+        }
         None => quote::ToTokens::to_token_stream(&meta.path)
             .to_string()
             .replace(' ', ""),
     };
-    let valid = keys
+    let valid = K::ALL
         .iter()
-        .map(|(key, _)| format!("`{key}`"))
+        .map(|key| format!("`{}`", key.name()))
         .collect::<Vec<_>>()
         .join(", ");
     errors.spanned(
@@ -434,34 +512,27 @@ fn known_key(
     Ok(None)
 }
 
-/// The form `key` takes, for messages.
-fn form(key: &Ident) -> &'static str {
-    CONTAINER_KEYS
-        .iter()
-        .chain(FIELD_KEYS)
-        .find(|(name, _)| key == name)
-        .map_or("", |(_, form)| form)
-}
-
 /// `= value`, parsed as `T`; a bad or missing value is reported (at the value,
 /// or at the key when there is none) and skipped.
 fn value<T: Parse>(
     meta: &ParseNestedMeta<'_>,
     key: &Ident,
+    form: &str,
     what: &str,
     errors: &mut Errors,
 ) -> syn::Result<Option<T>> {
-    value_with(meta, key, what, T::parse, errors)
+    value_with(meta, key, form, what, T::parse, errors)
 }
 
 fn value_with<P: Parser>(
     meta: &ParseNestedMeta<'_>,
     key: &Ident,
+    form: &str,
     what: &str,
     parser: P,
     errors: &mut Errors,
 ) -> syn::Result<Option<P::Output>> {
-    let message = format!("`{key}` expects {what}, as in `{}`", form(key));
+    let message = format!("`{key}` expects {what}, as in `{form}`");
     if !meta.input.peek(Token![=]) {
         errors.spanned(key, message);
         skip_value(meta)?;
@@ -491,7 +562,7 @@ fn labels(
             key,
             format!(
                 "`labels` expects a parenthesized list of string literals, as in `{}`",
-                form(key)
+                FieldKey::Labels.form()
             ),
         );
         skip_value(meta)?;
@@ -524,7 +595,7 @@ fn const_labels(
             key,
             format!(
                 "`const_labels` expects a parenthesized list, as in `{}`",
-                form(key)
+                ContainerKey::ConstLabels.form()
             ),
         );
         skip_value(meta)?;

@@ -147,11 +147,7 @@ impl EngineMetrics {
     }
 
     /// The hierarchy level this handle registers at.
-    pub fn hierarchy(&self) -> &Arc<dyn MetricsHierarchy> {
-        &self.hierarchy
-    }
-
-    pub(crate) fn hierarchy_dyn(&self) -> &dyn MetricsHierarchy {
+    pub fn hierarchy(&self) -> &dyn MetricsHierarchy {
         &*self.hierarchy
     }
 
@@ -161,9 +157,21 @@ impl EngineMetrics {
         Arc::clone(&self.hierarchy)
     }
 
-    /// The precomputed auto-labels (hierarchy labels and model labels), raw.
-    pub fn auto_labels(&self) -> &Arc<HashMap<String, String>> {
-        &self.auto_labels
+    /// The auto-labels (hierarchy labels and model labels) as `(name, value)` pairs, sorted by
+    /// name.
+    pub fn auto_labels(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        let mut pairs: Vec<(&str, &str)> = self
+            .auto_labels
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        pairs.sort_unstable();
+        pairs.into_iter()
+    }
+
+    /// The value of one auto-label, if this handle injects it (`auto_label("model_name")`).
+    pub fn auto_label(&self, name: &str) -> Option<&str> {
+        self.auto_labels.get(name).map(String::as_str)
     }
 
     /// The auto-labels that [`create_metric`](crate::create_metric) does not inject itself

@@ -114,7 +114,7 @@ impl<'a> Registrar<'a> {
         let variable = (!d.variable_labels.is_empty()).then_some(d.variable_labels);
         let buckets = T::KIND.is_histogram().then(|| d.buckets.to_vec());
         let metric: T = create_metric_with_prefix(
-            self.metrics.hierarchy_dyn(),
+            self.metrics.hierarchy(),
             d.prefix,
             d.short_name,
             d.help,
@@ -171,7 +171,7 @@ impl<'a> Registrar<'a> {
         let mut const_labels = d.const_labels.to_vec();
         const_labels.extend(self.metrics.engine_const_labels());
         let buckets = d.kind.is_histogram().then(|| d.buckets.to_vec());
-        let hierarchy = self.metrics.hierarchy_dyn();
+        let hierarchy = self.metrics.hierarchy();
         let prepared = prepare(
             hierarchy,
             d.kind,

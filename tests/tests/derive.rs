@@ -81,16 +81,9 @@ fn lifecycle_gauges_register_and_observe() {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(endpoint, &config);
-    let auto = metrics.auto_labels();
-    assert_eq!(auto.get(labels::NAMESPACE).map(String::as_str), Some("dyn"));
-    assert_eq!(
-        auto.get(labels::COMPONENT).map(String::as_str),
-        Some("backend")
-    );
-    assert_eq!(
-        auto.get(labels::ENDPOINT).map(String::as_str),
-        Some("generate")
-    );
+    assert_eq!(metrics.auto_label(labels::NAMESPACE), Some("dyn"));
+    assert_eq!(metrics.auto_label(labels::COMPONENT), Some("backend"));
+    assert_eq!(metrics.auto_label(labels::ENDPOINT), Some("generate"));
 
     let lifecycle = LifecycleGauges::new(&metrics, 0.0).expect("construct lifecycle gauges");
     lifecycle.observe_cleanup_time(1.5);
@@ -282,7 +275,7 @@ fn a_failed_registration_rolls_back_the_fields_before_it() {
     // Something else already owns `..._kv_cache_hit_rate` with other labels: the third field
     // fails, so the first two must not stay registered.
     let squatter: Gauge = create_metric(
-        &**metrics.hierarchy(),
+        metrics.hierarchy(),
         "kv_cache_hit_rate",
         "Prefix cache hit rate (0.0-1.0). Portable across engines.",
         &[],

@@ -873,7 +873,7 @@ struct Colliding {
 fn a_failed_registration_rolls_back_and_leaves_the_page_byte_identical() {
     let metrics = bare();
     let squatter: IntCounter = create_metric(
-        &**metrics.hierarchy(),
+        metrics.hierarchy(),
         "served_total",
         "Requests served.",
         &[],
@@ -900,7 +900,7 @@ fn a_failed_registration_rolls_back_and_leaves_the_page_byte_identical() {
     assert_eq!(page(metrics.registry()), before);
     // The first field's name is free again: it was unregistered.
     let waiting: IntGauge = create_metric(
-        &**metrics.hierarchy(),
+        metrics.hierarchy(),
         "waiting_requests",
         "Requests waiting.",
         &[],

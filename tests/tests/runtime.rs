@@ -36,14 +36,13 @@ fn with_engine_config_populates_model_labels() {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
-    let labels = metrics.auto_labels();
-    assert_eq!(labels.get("model").unwrap(), "/local/path/qwen");
-    assert_eq!(labels.get("model_name").unwrap(), "qwen3-0.6b");
+    // A TestHierarchy has no hierarchy labels; the pairs come sorted by name.
     assert_eq!(
-        labels.len(),
-        2,
-        "a TestHierarchy has no hierarchy labels: {labels:?}"
+        metrics.auto_labels().collect::<Vec<_>>(),
+        [("model", "/local/path/qwen"), ("model_name", "qwen3-0.6b")]
     );
+    assert_eq!(metrics.auto_label("model"), Some("/local/path/qwen"));
+    assert_eq!(metrics.auto_label("worker_id"), None);
 }
 
 #[test]
@@ -53,7 +52,7 @@ fn model_name_defaults_to_model() {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
-    assert_eq!(metrics.auto_labels().get("model_name").unwrap(), "m");
+    assert_eq!(metrics.auto_label("model_name"), Some("m"));
     assert_eq!(
         metrics.engine_const_labels(),
         vec![("model", "m"), ("model_name", "m")]
@@ -68,13 +67,9 @@ fn empty_model_strings_do_not_emit_labels() {
         ..Default::default()
     };
     let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
-    assert!(
-        metrics.auto_labels().is_empty(),
-        "{:?}",
-        metrics.auto_labels()
-    );
+    assert_eq!(metrics.auto_labels().len(), 0, "{metrics:?}");
     let bare = EngineMetrics::from_hierarchy(TestHierarchy::new());
-    assert!(bare.auto_labels().is_empty());
+    assert_eq!(bare.auto_labels().len(), 0, "{bare:?}");
 }
 
 #[test]
@@ -148,7 +143,11 @@ fn user_hierarchies_keep_the_positional_rule() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    assert_eq!(**metrics.auto_labels(), expected);
+    let auto: HashMap<String, String> = metrics
+        .auto_labels()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    assert_eq!(auto, expected);
 
     // Nested positions shift, as in the reference: ns1.ns2.ns3 gives namespace=ns1, ...
     let shifted = NamedHierarchy::new("comp", &["drt", "ns1", "ns2", "ns3"]);

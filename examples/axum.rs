@@ -12,7 +12,9 @@ use axum::Router;
 use axum::routing::get;
 use clap::Parser;
 use engine_gauges::prometheus::IntGauge;
-use engine_gauges::{EngineConfig, EngineMetrics, MetricsRoot, ScrapeOptions, create_metric};
+use engine_gauges::{
+    EngineConfig, EngineMetrics, MetricsRoot, create_metric, scrape::ScrapeOptions,
+};
 
 /// An engine's HTTP server with the metrics page mounted on it.
 #[derive(Debug, Parser)]

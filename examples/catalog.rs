@@ -2,7 +2,10 @@
 //!
 //! `cargo run --example catalog`.
 
-use engine_gauges::{ComponentGauges, EngineGauges, LifecycleGauges, MetricDescriptor, labels};
+use engine_gauges::{
+    EngineGauges, labels, metric::MetricDescriptor, reference::ComponentGauges,
+    reference::LifecycleGauges,
+};
 use engine_gauges_examples::RequestMetrics;
 
 fn row(d: &MetricDescriptor) -> String {

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use engine_gauges::lifecycle::{ShutdownReason, ShutdownStage};
 use engine_gauges::prometheus::Gauge;
+use engine_gauges::reference::{ShutdownReason, ShutdownStage};
 use engine_gauges::{EngineConfig, EngineGauges, EngineMetrics, Family, MetricsRoot};
 use engine_gauges_examples::SimulatedEngine;
 
-/// What a worker's life costs: the same metrics as `engine_gauges::LifecycleGauges`, declared
+/// What a worker's life costs: the same metrics as `engine_gauges::reference::LifecycleGauges`, declared
 /// here to show the derive.
 #[derive(Debug, EngineGauges)]
 struct Lifecycle {

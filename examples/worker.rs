@@ -12,12 +12,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use engine_gauges::EngineGauges;
-use engine_gauges::lifecycle::{ShutdownReason, ShutdownStage};
+use engine_gauges::http::MetricsServer;
 use engine_gauges::prometheus::{self, IntCounter};
-use engine_gauges::{
-    BridgeLabels, ComponentGauges, EngineConfig, EngineMetrics, LifecycleGauges, MetricsRoot,
-    MetricsServer,
-};
+use engine_gauges::reference::{ComponentGauges, LifecycleGauges, ShutdownReason, ShutdownStage};
+use engine_gauges::{BridgeLabels, EngineConfig, EngineMetrics, MetricsRoot};
 use engine_gauges_examples::{RequestMetrics, SimulatedEngine};
 
 /// A simulated LLM engine worker that exports its gauges to Prometheus.

@@ -92,7 +92,7 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
         #assertions
         #[automatically_derived]
         impl #krate::EngineGauges for #ident {
-            const DESCRIPTORS: &'static [#krate::MetricDescriptor] = &[
+            const DESCRIPTORS: &'static [#krate::metric::MetricDescriptor] = &[
                 #(#descriptors),*
             ];
 
@@ -161,7 +161,7 @@ fn descriptor(input: &Input<'_>, field: &Field<'_>, krate: &TokenStream) -> Toke
         let value = value.base10_parse::<u32>().unwrap_or_default();
         quote!(#value)
     } else {
-        quote!(#krate::DEFAULT_MAX_UNDECLARED_RANKS)
+        quote!(#krate::limits::DEFAULT_MAX_UNDECLARED_RANKS)
     };
     let buckets = match field.attrs.buckets.as_ref().map(|buckets| &buckets.value) {
         Some(BucketsValue::Literal { bounds, .. }) => {

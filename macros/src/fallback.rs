@@ -39,7 +39,7 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::EngineGauges for #ident #ty_generics #bounded_where {
-            const DESCRIPTORS: &'static [#krate::MetricDescriptor] = &[];
+            const DESCRIPTORS: &'static [#krate::metric::MetricDescriptor] = &[];
 
             fn register(
                 _: &#krate::EngineMetrics,

@@ -1,7 +1,7 @@
 //! Mounting the page in an `axum` router (feature `axum`).
 //!
 //! ```
-//! use engine_gauges::{MetricsRoot, ScrapeOptions};
+//! use engine_gauges::{MetricsRoot, scrape::ScrapeOptions};
 //! use axum::{Router, routing::get};
 //!
 //! let root = MetricsRoot::with_connection_id(7);
@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 
-use crate::{MetricsRegistry, ScrapeOptions, metrics_response};
+use crate::{MetricsRegistry, exposition::metrics_response, render::ScrapeOptions};
 
 /// A `GET` (and so `HEAD`) route answering with `registry`'s combined page, as
 /// [`metrics_response`] does: shared renders, the scrape timeout (`503` past it), gzip when

@@ -18,9 +18,6 @@ use crate::{Error, labels};
 /// The prefix [`create_metric`] puts before every name.
 pub const COMPONENT_PREFIX: &str = engine_gauges_rules::DEFAULT_PREFIX;
 
-/// The default histogram buckets, in seconds: [`buckets::DEFAULT`](crate::buckets::DEFAULT).
-pub const DEFAULT_BUCKETS: &[f64] = crate::buckets::DEFAULT;
-
 /// The metric types [`create_metric`] makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -200,7 +197,7 @@ pub fn create_metric<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
 /// where the level has it, values sanitized like label names) and `worker_id` (the connection id in
 /// lowercase hex, where there is one), then `const_labels` as given. `label_names` are the variable
 /// labels: required for the `*Vec` types, refused for the others. `buckets` only for histograms
-/// (default [`DEFAULT_BUCKETS`]).
+/// (default [`buckets::DEFAULT`](crate::buckets::DEFAULT)).
 ///
 /// Nothing is registered when an error is returned.
 ///
@@ -420,7 +417,7 @@ fn check_buckets(
             metric: metric.to_owned(),
             kind,
         }),
-        (true, None) => Ok(DEFAULT_BUCKETS.to_vec()),
+        (true, None) => Ok(crate::buckets::DEFAULT.to_vec()),
         (true, Some(buckets)) => match engine_gauges_rules::check_buckets(&buckets) {
             Ok(()) => Ok(buckets),
             Err(problem) => Err(Error::InvalidBuckets {

@@ -8,7 +8,7 @@ use prometheus::core::Collector;
 
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
 use crate::names::sanitize_label_name;
-use crate::{Error, MetricsRegistry, PrometheusExpositionFormatCallback, labels};
+use crate::{Error, MetricsRegistry, labels, registry::PrometheusExpositionFormatCallback};
 
 /// Which labels a bridged collector's or registry's families get.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl EngineConfig {
     ///
     /// # Errors
     /// [`Error::DataParallelSize`] when the size is 0, wider than a per-rank table holds
-    /// ([`MAX_RANK_SPAN`](crate::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`; checked
+    /// ([`MAX_RANK_SPAN`](crate::per_rank::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`; checked
     /// before anything is allocated.
     pub fn dp_ranks(&self) -> Result<Vec<u32>, Error> {
         let start = self.data_parallel_start_rank.unwrap_or(0);
@@ -64,13 +64,13 @@ impl EngineConfig {
         let refuse = |reason| Error::DataParallelSize {
             start,
             size,
-            limit: crate::MAX_RANK_SPAN,
+            limit: crate::per_rank::MAX_RANK_SPAN,
             reason,
         };
         if size == 0 {
             return Err(refuse("a worker owns at least one rank"));
         }
-        if size > crate::MAX_RANK_SPAN {
+        if size > crate::per_rank::MAX_RANK_SPAN {
             return Err(refuse("that is more ranks than a per-rank table holds"));
         }
         if start.checked_add(size - 1).is_none() {

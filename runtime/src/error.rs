@@ -1,6 +1,6 @@
 //! The one error type of the library.
 
-use crate::MetricKind;
+use crate::create::MetricKind;
 
 /// Everything that can go wrong when creating levels, metrics and gauge sets, or scraping.
 ///

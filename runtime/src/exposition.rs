@@ -1,6 +1,6 @@
 //! The page as an HTTP answer, framework-neutral (feature `http`): [`metrics_response`] takes a
 //! registry and a request's headers and gives a status, headers and body, for any server built on
-//! the `http` crate's types. [`MetricsServer`](crate::MetricsServer) and the `axum` route are
+//! the `http` crate's types. [`MetricsServer`](crate::http::MetricsServer) and the `axum` route are
 //! built on it.
 
 use std::io::Write as _;
@@ -12,7 +12,7 @@ use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, 
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::render::{Page, start_or_join};
-use crate::{Error, MetricsRegistry, ScrapeOptions};
+use crate::{Error, MetricsRegistry, render::ScrapeOptions};
 
 /// The page's content type: Prometheus's text exposition format, version 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";

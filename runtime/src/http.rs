@@ -3,7 +3,7 @@
 //! The server owns its own thread and a current-thread tokio runtime, so the caller needs no async
 //! runtime of its own: [`MetricsServer::start`] binds the address on the caller's thread (a taken
 //! port is its error, not a log line on another thread), then serves until
-//! [`MetricsServer::shutdown`] or drop. Answers come from [`metrics_response`](crate::metrics_response):
+//! [`MetricsServer::shutdown`] or drop. Answers come from [`metrics_response`]:
 //!
 //! | request | answer |
 //! | --- | --- |
@@ -26,6 +26,10 @@
 //!   progress for [`ServerOptions::write_timeout`], is closed;
 //! - file descriptors: when `accept` fails for want of them, the accept loop closes the connection
 //!   idle the longest and backs off (10 ms, doubling up to 1 s), then recovers by itself.
+
+pub use crate::exposition::{
+    CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response, metrics_response_blocking,
+};
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -51,9 +55,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, oneshot};
 
-use crate::exposition::{metrics_response, text_response};
+use crate::exposition::text_response;
 use crate::registry::lock;
-use crate::{Error, MetricsRegistry, ScrapeOptions};
+use crate::{Error, MetricsRegistry, render::ScrapeOptions};
 
 /// How long a scrape still running after [`MetricsServer::SHUTDOWN_TIMEOUT`] is waited for before
 /// the server's thread ends anyway (the scrape then finishes on its own, unobserved).
@@ -164,11 +168,11 @@ impl ServerOptions {
 /// It runs on a thread of its own with a current-thread tokio runtime, so it can be started from
 /// plain synchronous code as well as from inside any async runtime. It stops on
 /// [`shutdown`](Self::shutdown) or when dropped. For a server you already run, mount
-/// [`metrics_response`](crate::metrics_response) (or, with the `axum` feature,
+/// [`metrics_response`] (or, with the `axum` feature,
 /// [`metrics_route`](crate::axum::metrics_route)) instead.
 ///
 /// ```
-/// use engine_gauges::{MetricsRoot, MetricsServer};
+/// use engine_gauges::{MetricsRoot, http::MetricsServer};
 ///
 /// let endpoint = MetricsRoot::with_connection_id(7)
 ///     .namespace("dynamo")?

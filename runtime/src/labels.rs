@@ -3,6 +3,7 @@
 //! These lists live in one place, shared with `#[derive(EngineGauges)]`: the derive rejects at
 //! compile time exactly what [`create_metric`](crate::create_metric) rejects at run time.
 
+pub use crate::hierarchy::positional_labels;
 pub use engine_gauges_rules::labels::{
     COMPONENT, DP_RANK, ENDPOINT, ENGINE_AUTO, HIERARCHY_INJECTED, MODEL, MODEL_NAME, NAMESPACE,
     PROMETHEUS_RESERVED, RUNTIME_INJECTED, WORKER_ID,

@@ -87,19 +87,21 @@ mod foreign;
 mod gauges;
 mod hierarchy;
 #[cfg(feature = "http")]
-mod http;
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod labels;
 mod levels;
-mod metric;
+pub mod metric;
 pub mod names;
 mod per_rank;
-mod reference;
+pub mod reference;
 mod registry;
 mod render;
-mod scrape;
+pub mod scrape;
 mod store;
 #[cfg(feature = "testing")]
-mod testing;
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -107,43 +109,22 @@ pub mod __private;
 
 pub use prometheus;
 
-pub use bound::{DEFAULT_MAX_UNDECLARED_RANKS, DROPPED_WRITES};
-pub use create::{
-    COMPONENT_PREFIX, CreateMetric, DEFAULT_BUCKETS, MetricKind, create_metric,
-    create_metric_with_prefix,
-};
+pub use create::{CreateMetric, create_metric, create_metric_with_prefix};
 pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
 pub use error::Error;
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use exposition::{
-    CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response, metrics_response_blocking,
-};
-pub use family::{Family, LabelSet, LabelValue};
-pub use gauges::{EngineGauges, MetricDescriptor};
-pub use hierarchy::{MetricsHierarchy, positional_labels};
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use http::{MetricsServer, ServerOptions};
-#[cfg(feature = "testing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
-pub use levels::WeakLevel;
+pub use family::{Family, LabelValue};
+pub use gauges::EngineGauges;
+pub use hierarchy::MetricsHierarchy;
 pub use levels::{Component, Endpoint, LevelGuard, MetricsRoot, Namespace};
-pub use metric::{HistogramTimer, Metric, Series};
-pub use per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES, PerRank, RankFamily, RankMetric, SetGauge};
-pub use reference::{ComponentGauges, LifecycleGauges};
+pub use per_rank::PerRank;
+pub use registry::MetricsRegistry;
 
-/// The label values of the lifecycle family `shutdown_stage_seconds`.
-pub mod lifecycle {
-    pub use crate::reference::{ShutdownReason, ShutdownStage};
+/// Limits that bound memory and threads, whatever the input.
+pub mod limits {
+    pub use crate::bound::DEFAULT_MAX_UNDECLARED_RANKS;
+    pub use crate::per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES};
+    pub use crate::render::MAX_RENDER_THREADS;
 }
-pub use registry::{
-    BoxError, MetricsRegistry, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
-};
-pub use render::{MAX_RENDER_THREADS, Page, ScrapeOptions};
-#[cfg(feature = "testing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
-pub use testing::TestHierarchy;
 
 #[doc = include_str!("derive.md")]
 pub use engine_gauges_macros::EngineGauges;

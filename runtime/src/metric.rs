@@ -1,5 +1,11 @@
 //! The kinds a series can be ([`Metric`]), and [`Series`]: the handle of one series of a
-//! [`PerRank`](crate::PerRank) or [`Family`](crate::Family), with the kind's usual methods.
+//! [`PerRank`](crate::PerRank) or [`Family`](crate::Family), with the kind's usual methods. Also
+//! the traits and types behind those handles, and what a set's [`MetricDescriptor`]s say.
+
+pub use crate::create::MetricKind;
+pub use crate::family::LabelSet;
+pub use crate::gauges::MetricDescriptor;
+pub use crate::per_rank::{RankFamily, RankMetric, SetGauge};
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -27,14 +33,14 @@ pub trait Metric: sealed::Sealed + TableKind + Send + Sync + 'static {
     /// The `*Vec` type [`create_metric`](crate::create_metric) would make for the same family,
     /// for descriptors.
     #[doc(hidden)]
-    const VEC_KIND: crate::MetricKind;
+    const VEC_KIND: crate::create::MetricKind;
 }
 
 macro_rules! metric {
     ($($ty:ident: $repr:ident, $type:ident, $vec:ident;)*) => {$(
         impl sealed::Sealed for $ty {}
         impl Metric for $ty {
-            const VEC_KIND: crate::MetricKind = crate::MetricKind::$vec;
+            const VEC_KIND: crate::create::MetricKind = crate::create::MetricKind::$vec;
         }
         impl TableKind for $ty {
             const REPR: Repr = Repr::$repr;

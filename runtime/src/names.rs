@@ -3,6 +3,8 @@
 //! Sanitizing is applied to metric names and to the hierarchy's level names (which become label
 //! values); a caller's label names are only validated, never rewritten.
 
+pub use crate::create::COMPONENT_PREFIX;
+
 /// Why a name cannot be sanitized.
 pub(crate) const EMPTY: &str = "it is empty";
 /// Why a name cannot be sanitized.

@@ -120,9 +120,9 @@ fn outside<K: TableKind, M>(table: &Table<K>, rank: u32, column: usize) -> Serie
 /// `unseeded`: then a rank's series (and so the family) appears with its first write.
 ///
 /// Ranks beyond the declared span are bounded per family (`#[metric(max_undeclared_ranks = N)]`,
-/// by default [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::DEFAULT_MAX_UNDECLARED_RANKS)): past the
+/// by default [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS)): past the
 /// bound, writes to new ranks are dropped and counted in
-/// [`DROPPED_WRITES`](crate::DROPPED_WRITES).
+/// [`DROPPED_WRITES`](crate::bound::DROPPED_WRITES).
 ///
 /// The family leaves the page, and its memory is freed, when the `PerRank` (and so its set) is
 /// dropped.

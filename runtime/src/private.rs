@@ -7,7 +7,7 @@ pub use engine_gauges_rules as rules;
 use prometheus::core::Collector;
 use prometheus::{Counter, Gauge, IntCounter, IntGauge};
 
-pub use crate::MetricKind;
+pub use crate::create::MetricKind;
 pub use crate::family::LabelSet;
 pub use crate::per_rank::{RankMetric, SetGauge};
 use std::sync::Arc;
@@ -17,8 +17,8 @@ use crate::create::prepare;
 use crate::metric::Series;
 use crate::store::{FamilyText, Native, Ranks, Repr, Table, TableKind};
 use crate::{
-    CreateMetric, EngineMetrics, Error, Family, Metric, MetricDescriptor, PerRank,
-    create_metric_with_prefix, labels,
+    CreateMetric, EngineMetrics, Error, Family, PerRank, create_metric_with_prefix,
+    gauges::MetricDescriptor, labels, metric::Metric,
 };
 
 /// A descriptor as the derive writes it.

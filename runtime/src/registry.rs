@@ -372,7 +372,7 @@ impl MetricsRegistry {
     }
 
     /// The counter of writes dropped by this level's per-rank families
-    /// ([`DROPPED_WRITES`](crate::DROPPED_WRITES)), labelled `metric` and with `hierarchy`'s
+    /// ([`DROPPED_WRITES`](crate::bound::DROPPED_WRITES)), labelled `metric` and with `hierarchy`'s
     /// labels, registered here the first time a family asks for it. Its series appear with the
     /// first dropped write.
     pub(crate) fn dropped_writes(
@@ -385,7 +385,7 @@ impl MetricsRegistry {
                 crate::create_metric_with_prefix(
                     hierarchy,
                     "",
-                    crate::DROPPED_WRITES,
+                    crate::bound::DROPPED_WRITES,
                     "Writes dropped because a per-rank family already held its most undeclared \
                      ranks, by the family's name.",
                     &[],

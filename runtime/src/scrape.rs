@@ -1,5 +1,15 @@
-//! The combined scrape: walk the registries, run their parts, merge and check the families,
-//! encode the page, and count what failed.
+//! The combined scrape's options and page ([`ScrapeOptions`], [`Page`]), the callbacks it runs
+//! ([`UpdateCallback`], [`PrometheusExpositionFormatCallback`]), and the names of the metrics the
+//! library adds about itself ([`SCRAPE_FAILURES`], [`DROPPED_WRITES`]).
+//!
+//! A scrape walks the registries, runs their parts, merges and checks the families, encodes the
+//! page, and counts what failed.
+
+pub use crate::bound::DROPPED_WRITES;
+pub use crate::registry::{
+    BoxError, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
+};
+pub use crate::render::{Page, ScrapeOptions};
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -12,10 +22,10 @@ use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, Opts};
 
 use crate::foreign::TakenNames;
-use crate::registry::{Acquired, BoxError, MetricsRegistry, Part, lock};
+use crate::registry::{Acquired, MetricsRegistry, Part, lock};
 use crate::render::{Render, hold_part};
 use crate::store::Native;
-use crate::{SCRAPE_FAILURES, encode, expfmt};
+use crate::{encode, expfmt};
 
 /// What one render needs to know besides the registry.
 pub(crate) struct Context<'a> {

@@ -309,7 +309,7 @@ pub(crate) fn write_value(out: &mut String, value: f64) {
 }
 
 /// What a table needs to know of what it holds. Implemented for the series kinds
-/// ([`Metric`](crate::Metric)s) and for typed families.
+/// ([`Metric`](crate::metric::Metric)s) and for typed families.
 pub trait TableKind: Send + Sync + 'static {
     /// How a series' bits read.
     #[doc(hidden)]

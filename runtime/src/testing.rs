@@ -1,4 +1,7 @@
-//! [`TestHierarchy`]: a standalone level for tests.
+//! [`TestHierarchy`]: a standalone level for tests, and [`WeakLevel`], to check that a level's
+//! memory returns.
+
+pub use crate::levels::WeakLevel;
 
 use crate::{MetricsHierarchy, MetricsRegistry};
 

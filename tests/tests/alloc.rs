@@ -26,7 +26,7 @@ fn an_absurd_data_parallel_size_is_refused_before_anything_is_allocated() {
 
     // The accepted maximum allocates its ranks, and nothing like 16 GB.
     let config = EngineConfig {
-        data_parallel_size: Some(engine_gauges::MAX_RANK_SPAN),
+        data_parallel_size: Some(engine_gauges::limits::MAX_RANK_SPAN),
         ..Default::default()
     };
     let region = Region::new(GLOBAL);

@@ -434,7 +434,7 @@ fn prometheus_keeps_the_target_up_whatever_the_callbacks_print() {
             repaired += 1;
         }
     }
-    let server = engine_gauges::MetricsServer::start(
+    let server = engine_gauges::http::MetricsServer::start(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         registry,
     )

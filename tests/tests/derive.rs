@@ -2,9 +2,9 @@
 
 use engine_gauges::prometheus::{Gauge, GaugeVec, IntGauge, IntGaugeVec};
 use engine_gauges::{
-    ComponentGauges, ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error,
-    LifecycleGauges, MetricKind, MetricsHierarchy, MetricsRegistry, MetricsRoot, PerRank,
-    TestHierarchy, create_metric, labels,
+    ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, MetricsHierarchy,
+    MetricsRegistry, MetricsRoot, PerRank, create_metric, labels, metric::MetricKind,
+    reference::ComponentGauges, reference::LifecycleGauges, testing::TestHierarchy,
 };
 
 fn page(registry: &MetricsRegistry) -> String {

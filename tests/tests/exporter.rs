@@ -271,7 +271,7 @@ fn idle_sockets_case(limit: u32, sockets: usize, args: &[&str], scrapes: usize) 
 /// and past `MAX_RENDER_THREADS` a scrape is refused (`500`, saying why) instead of starting more.
 #[test]
 fn render_threads_stay_bounded_however_many_callbacks_hang() {
-    let limit = engine_gauges::MAX_RENDER_THREADS;
+    let limit = engine_gauges::limits::MAX_RENDER_THREADS;
     let hung = (limit + 8).to_string();
     let probe = start(&["--hang-updates", &hung, "--timeout-ms", "100"]);
     let mut statuses = Vec::new();

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use engine_gauges::prometheus::{Counter, Gauge, GaugeVec, Histogram, IntGauge, IntGaugeVec};
 use engine_gauges::{
-    EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, MetricsServer, ScrapeOptions,
-    ServerOptions, create_metric,
+    EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
+    http::MetricsServer, http::ServerOptions, scrape::ScrapeOptions,
 };
 use engine_gauges_tests::prom::{
     self, HttpResponse, PrometheusServer, ScrapeJob, http_get, http_request,
@@ -1017,13 +1017,16 @@ fn the_page_is_answered_without_any_async_runtime() {
     let mut gzip = http::HeaderMap::new();
     gzip.insert("accept-encoding", "gzip".parse().expect("a header value"));
 
-    let plain =
-        engine_gauges::metrics_response_blocking(&registry, &http::HeaderMap::new(), &options);
+    let plain = engine_gauges::http::metrics_response_blocking(
+        &registry,
+        &http::HeaderMap::new(),
+        &options,
+    );
     assert_eq!(plain.status(), 200);
     let text = String::from_utf8(plain.body().to_vec()).expect("utf-8");
     assert!(text.ends_with("dynamo_component_queue_depth 3\n"), "{text}");
 
-    let compressed = engine_gauges::metrics_response_blocking(&registry, &gzip, &options);
+    let compressed = engine_gauges::http::metrics_response_blocking(&registry, &gzip, &options);
     assert_eq!(compressed.headers()["content-encoding"], "gzip");
     let mut inflated = String::new();
     std::io::Read::read_to_string(
@@ -1033,7 +1036,7 @@ fn the_page_is_answered_without_any_async_runtime() {
     .expect("gunzip");
     assert_eq!(inflated, text);
 
-    let polled = block_on(engine_gauges::metrics_response(
+    let polled = block_on(engine_gauges::http::metrics_response(
         &registry,
         &http::HeaderMap::new(),
         &options,
@@ -1051,7 +1054,7 @@ fn the_page_is_answered_without_any_async_runtime() {
         Ok(())
     }));
     let started = Instant::now();
-    let late = engine_gauges::metrics_response_blocking(
+    let late = engine_gauges::http::metrics_response_blocking(
         &registry,
         &http::HeaderMap::new(),
         &ScrapeOptions::new().with_timeout(Duration::from_millis(300)),

@@ -52,7 +52,7 @@ mod no_prelude {
     }
 }
 
-use engine_gauges::{ComponentSnapshot, EngineGauges, EngineMetrics, TestHierarchy};
+use engine_gauges::{ComponentSnapshot, EngineGauges, EngineMetrics, testing::TestHierarchy};
 
 #[test]
 fn sets_next_to_shadowed_prelude_names_work() {

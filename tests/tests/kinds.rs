@@ -2,15 +2,15 @@
 //! snapshots, histogram timers, the lifecycle family, `create_metric`'s refusals, promtool, and
 //! registration rollback.
 
-use engine_gauges::lifecycle::{ShutdownReason, ShutdownStage};
 use engine_gauges::prometheus::{
     Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec,
     IntGauge, IntGaugeVec,
 };
+use engine_gauges::reference::{ShutdownReason, ShutdownStage};
 use engine_gauges::{
     CreateMetric, EngineConfig, EngineGauges, EngineMetrics, Error, Family, LabelValue,
-    LifecycleGauges, MetricKind, MetricsRegistry, MetricsRoot, PerRank, TestHierarchy,
-    create_metric,
+    MetricsRegistry, MetricsRoot, PerRank, create_metric, metric::MetricKind,
+    reference::LifecycleGauges, testing::TestHierarchy,
 };
 use engine_gauges_tests::prom;
 
@@ -1037,10 +1037,10 @@ fn twenty_thousand_undeclared_ranks_cost_a_bounded_page() {
     // Rank 0's three seeded series, and one series for each of the 256 undeclared ranks taken.
     assert_eq!(
         series,
-        3 + engine_gauges::DEFAULT_MAX_UNDECLARED_RANKS as usize,
+        3 + engine_gauges::limits::DEFAULT_MAX_UNDECLARED_RANKS as usize,
         "{text}"
     );
-    let dropped = 20_000 - engine_gauges::DEFAULT_MAX_UNDECLARED_RANKS;
+    let dropped = 20_000 - engine_gauges::limits::DEFAULT_MAX_UNDECLARED_RANKS;
     assert!(
         text.contains(&format!(
             "engine_gauges_dropped_writes_total{{metric=\"handled_total\"}} {dropped}\n"

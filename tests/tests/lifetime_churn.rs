@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use engine_gauges::prometheus::{IntCounter, IntGauge};
 use engine_gauges::{
-    ComponentGauges, EngineConfig, EngineGauges, EngineMetrics, Family, LabelValue, MetricsRoot,
-    PerRank,
+    EngineConfig, EngineGauges, EngineMetrics, Family, LabelValue, MetricsRoot, PerRank,
+    reference::ComponentGauges,
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 

@@ -26,9 +26,10 @@ use engine_gauges::prometheus::{
     IntGauge, IntGaugeVec,
 };
 use engine_gauges::{
-    COMPONENT_PREFIX, Component, ComponentGauges, ComponentSnapshot, EngineConfig, EngineMetrics,
-    Error, LifecycleGauges, MAX_RANK_SPAN, MetricKind, MetricsHierarchy, MetricsRegistry,
-    MetricsRoot, MetricsServer, SCRAPE_FAILURES, create_metric, create_metric_with_prefix, labels,
+    Component, ComponentSnapshot, EngineConfig, EngineMetrics, Error, MetricsHierarchy,
+    MetricsRegistry, MetricsRoot, create_metric, create_metric_with_prefix, http::MetricsServer,
+    labels, limits::MAX_RANK_SPAN, metric::MetricKind, names::COMPONENT_PREFIX,
+    reference::ComponentGauges, reference::LifecycleGauges, scrape::SCRAPE_FAILURES,
 };
 use engine_gauges_tests::BareLevel;
 use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob};

@@ -9,8 +9,9 @@ use engine_gauges::prometheus::{
     IntGaugeVec,
 };
 use engine_gauges::{
-    Component, EngineConfig, EngineMetrics, Error, MAX_RANK_SPAN, MetricsHierarchy,
-    MetricsRegistry, MetricsRoot, TestHierarchy, create_metric, create_metric_with_prefix, labels,
+    Component, EngineConfig, EngineMetrics, Error, MetricsHierarchy, MetricsRegistry, MetricsRoot,
+    create_metric, create_metric_with_prefix, labels, limits::MAX_RANK_SPAN,
+    testing::TestHierarchy,
 };
 use engine_gauges_tests::BareLevel;
 
@@ -805,5 +806,5 @@ fn public_types_are_send_sync_and_debug() {
     check::<engine_gauges::ComponentSnapshot>();
     check::<Error>();
     check::<TestHierarchy>();
-    check::<engine_gauges::MetricKind>();
+    check::<engine_gauges::metric::MetricKind>();
 }

@@ -106,7 +106,7 @@ fn plain_fields_prefix_and_crate_path() {
         quote!(prefix: "", short_name: "load_seconds", name: "load_seconds"),
         quote!(kind: ::my::eg::__private::MetricKind::Gauge, per_rank: false, seeded: true),
         quote!(variable_labels: &[], label_values: &[], buckets: &[]),
-        quote!(max_undeclared_ranks: ::my::eg::DEFAULT_MAX_UNDECLARED_RANKS, const_labels: &[], field: "type"),
+        quote!(max_undeclared_ranks: ::my::eg::limits::DEFAULT_MAX_UNDECLARED_RANKS, const_labels: &[], field: "type"),
         quote!(let __f0: Gauge = __registrar.metric(0)?;),
         quote!(Self { r#type: __f0 }),
         quote!(
@@ -151,7 +151,7 @@ fn errors_come_with_a_fallback_impl() {
         where
             for<'__gauges> S: ::core::marker::Send + ::core::marker::Sync + 'static
         {
-            const DESCRIPTORS: &'static [::engine_gauges::MetricDescriptor] = &[];
+            const DESCRIPTORS: &'static [::engine_gauges::metric::MetricDescriptor] = &[];
 
             fn register(
                 _: &::engine_gauges::EngineMetrics,

@@ -37,8 +37,8 @@ use engine_gauges::prometheus::{
     IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use engine_gauges::{
-    BoxError, ComponentGauges, ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error,
-    Family, LabelValue, MetricDescriptor, MetricsRoot, PerRank,
+    ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, Family, LabelValue,
+    MetricsRoot, PerRank, metric::MetricDescriptor, reference::ComponentGauges, scrape::BoxError,
 };
 
 /// The worker's connection id: its `worker_id` label is this in lowercase hex.
@@ -541,7 +541,7 @@ pub fn reference_update(shadow: &ComponentShadow, snapshot: &ComponentSnapshot) 
 }
 
 /// The scrape benchmark's two sides, on the page of [`page`]: a four-level hierarchy (root →
-/// namespace → component → endpoint) whose endpoint carries [`engine_gauges::LifecycleGauges`] and
+/// namespace → component → endpoint) whose endpoint carries [`engine_gauges::reference::LifecycleGauges`] and
 /// [`ComponentGauges`], and a plain prometheus [`Registry`] holding the same six families with the
 /// same series.
 #[derive(Debug)]

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use engine_gauges::prometheus::{self, Gauge, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use engine_gauges::{
-    BoxError, ComponentGauges, ComponentSnapshot, EngineGauges, Error, LifecycleGauges,
-    MetricDescriptor, MetricsRoot, labels,
+    ComponentSnapshot, EngineGauges, Error, MetricsRoot, labels, metric::MetricDescriptor,
+    reference::ComponentGauges, reference::LifecycleGauges, scrape::BoxError,
 };
 
 use crate::{COMPONENT, ENDPOINT, MODEL, NAMESPACE, WORKER_ID, endpoint_metrics, snapshot};

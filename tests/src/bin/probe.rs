@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine_gauges::prometheus::{GaugeVec, IntCounter};
-use engine_gauges::{MetricsRoot, MetricsServer, ScrapeOptions, ServerOptions, create_metric};
+use engine_gauges::{
+    MetricsRoot, create_metric, http::MetricsServer, http::ServerOptions, scrape::ScrapeOptions,
+};
 
 fn main() -> ExitCode {
     match run() {

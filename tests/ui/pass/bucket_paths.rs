@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{Histogram, HistogramVec};
-use engine_gauges::{EngineGauges, EngineMetrics, PerRank, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, PerRank, testing::TestHierarchy};
 
 const QUEUE_BUCKETS: [f64; 4] = [0.01, 0.1, 1.0, 10.0];
 static PREFILL_BUCKETS: &[f64] = &[0.05, 0.5, 5.0];

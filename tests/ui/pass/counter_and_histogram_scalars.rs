@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{Counter, Histogram, IntCounter};
-use engine_gauges::{EngineGauges, EngineMetrics, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, testing::TestHierarchy};
 
 #[derive(EngineGauges)]
 struct Set {

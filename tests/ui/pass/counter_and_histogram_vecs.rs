@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{CounterVec, HistogramVec, IntCounterVec};
-use engine_gauges::{EngineGauges, EngineMetrics, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, testing::TestHierarchy};
 
 #[derive(EngineGauges)]
 struct Set {

@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{Counter, IntCounter};
-use engine_gauges::{EngineGauges, EngineMetrics, PerRank, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, PerRank, testing::TestHierarchy};
 
 /// What the engine reports: cumulative totals since it started.
 #[derive(Default)]

@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{Counter, Gauge, IntCounter};
-use engine_gauges::{EngineGauges, EngineMetrics, Family, LabelValue, PerRank, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, Family, LabelValue, PerRank, testing::TestHierarchy};
 
 #[derive(LabelValue)]
 enum FinishReason {

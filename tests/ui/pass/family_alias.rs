@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::IntCounter;
-use engine_gauges::{EngineGauges, EngineMetrics, Family, LabelValue, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, Family, LabelValue, testing::TestHierarchy};
 
 #[derive(LabelValue)]
 enum FinishReason {

@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{Gauge, IntCounter, IntGaugeVec};
-use engine_gauges::{EngineGauges, EngineMetrics, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, testing::TestHierarchy};
 
 #[derive(EngineGauges)]
 struct Set {

@@ -1,5 +1,5 @@
 use engine_gauges::prometheus::{Counter, Histogram, IntCounter};
-use engine_gauges::{EngineGauges, EngineMetrics, PerRank, TestHierarchy};
+use engine_gauges::{EngineGauges, EngineMetrics, PerRank, testing::TestHierarchy};
 
 #[derive(EngineGauges)]
 struct Set {

@@ -102,7 +102,14 @@ impl fmt::Display for MetricKind {
 }
 
 mod sealed {
-    pub trait Sealed {}
+    pub trait Sealed: Sized {
+        /// Builds the metric from its options, buckets (histograms) and label names (vectors).
+        fn build(
+            opts: prometheus::Opts,
+            buckets: Vec<f64>,
+            label_names: &[&str],
+        ) -> prometheus::Result<Self>;
+    }
 }
 
 /// A prometheus metric type that [`create_metric`] can make. Sealed.
@@ -111,19 +118,17 @@ pub trait CreateMetric:
 {
     /// Which type this is.
     const KIND: MetricKind;
-
-    #[doc(hidden)]
-    fn __build(opts: Opts, buckets: Vec<f64>, label_names: &[&str]) -> prometheus::Result<Self>;
 }
 
 macro_rules! create_metric_impl {
     ($($ty:ident => |$opts:ident, $buckets:ident, $names:ident| $build:expr;)*) => {$(
-        impl sealed::Sealed for $ty {}
-        impl CreateMetric for $ty {
-            const KIND: MetricKind = MetricKind::$ty;
-            fn __build($opts: Opts, $buckets: Vec<f64>, $names: &[&str]) -> prometheus::Result<Self> {
+        impl sealed::Sealed for $ty {
+            fn build($opts: Opts, $buckets: Vec<f64>, $names: &[&str]) -> prometheus::Result<Self> {
                 $build
             }
+        }
+        impl CreateMetric for $ty {
+            const KIND: MetricKind = MetricKind::$ty;
         }
     )*};
 }
@@ -248,9 +253,11 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
         return Err(Error::AlreadyRegistered { metric });
     }
     let opts = Opts::new(metric.clone(), help).const_labels(all_const.into_iter().collect());
-    let built = T::__build(opts, buckets, label_names).map_err(|source| Error::Registration {
-        metric: metric.clone(),
-        source,
+    let built = <T as sealed::Sealed>::build(opts, buckets, label_names).map_err(|source| {
+        Error::Registration {
+            metric: metric.clone(),
+            source,
+        }
     })?;
     match registry.register(Box::new(built.clone())) {
         Ok(()) => Ok(built),

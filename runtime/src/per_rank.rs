@@ -18,32 +18,50 @@ pub const MAX_RANK_SPAN: u32 = 1 << 16;
 /// combinations).
 pub const MAX_TABLE_SERIES: u64 = 1 << 20;
 
+/// What the public traits of this module do, where users cannot call or implement it.
 mod sealed {
-    pub trait Sealed {}
+    use super::{PerRank, RankMetric, SetGauge};
+    use crate::metric::Series;
+
+    pub trait Sealed {
+        /// The handle of `rank`'s series (or family of series).
+        fn rank(per_rank: &PerRank<Self>, rank: u32) -> <Self as RankMetric>::Rank<'_>
+        where
+            Self: RankMetric;
+    }
+
+    pub trait SetSealed {
+        /// Sets the gauge `series` to `value`.
+        fn set(series: &Series<'_, Self>, value: <Self as SetGauge>::Value)
+        where
+            Self: SetGauge + Sized;
+    }
 }
 
 /// A gauge that can be set directly: [`Gauge`] (`f64`) and [`IntGauge`] (`i64`). Sealed.
-pub trait SetGauge: Metric {
-    /// The value type the gauge holds.
+pub trait SetGauge: Metric + sealed::SetSealed {
+    /// The value a gauge of this kind holds.
     type Value: Copy;
-    #[doc(hidden)]
-    fn __set(series: &Series<'_, Self>, value: Self::Value)
-    where
-        Self: Sized;
 }
 
 impl SetGauge for Gauge {
     type Value = f64;
+}
+
+impl sealed::SetSealed for Gauge {
     #[inline]
-    fn __set(series: &Series<'_, Self>, value: f64) {
+    fn set(series: &Series<'_, Self>, value: f64) {
         series.set(value);
     }
 }
 
 impl SetGauge for IntGauge {
     type Value = i64;
+}
+
+impl sealed::SetSealed for IntGauge {
     #[inline]
-    fn __set(series: &Series<'_, Self>, value: i64) {
+    fn set(series: &Series<'_, Self>, value: i64) {
         series.set(value);
     }
 }
@@ -60,18 +78,16 @@ pub trait RankMetric: sealed::Sealed + TableKind + Sized {
     type Series: Metric;
     /// What [`PerRank::rank`] returns: a [`Series`], or a [`RankFamily`] for a typed family.
     type Rank<'a>;
-    #[doc(hidden)]
-    fn __rank(per_rank: &PerRank<Self>, rank: u32) -> Self::Rank<'_>;
 }
-
-impl<M: Metric> sealed::Sealed for M {}
 
 impl<M: Metric> RankMetric for M {
     type Series = M;
     type Rank<'a> = Series<'a, M>;
+}
 
+impl<M: Metric> sealed::Sealed for M {
     #[inline]
-    fn __rank(per_rank: &PerRank<M>, rank: u32) -> Series<'_, M> {
+    fn rank(per_rank: &PerRank<M>, rank: u32) -> <Self as RankMetric>::Rank<'_> {
         let table = &*per_rank.table;
         // One series per rank: the slot's index is the rank's offset in the table (a rank below
         // it wraps to an offset past its end).
@@ -82,14 +98,14 @@ impl<M: Metric> RankMetric for M {
     }
 }
 
-impl<L: LabelSet + 'static, M: Metric> sealed::Sealed for Family<L, M> {}
-
 impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
     type Series = M;
     type Rank<'a> = RankFamily<'a, L, M>;
+}
 
+impl<L: LabelSet + 'static, M: Metric> sealed::Sealed for Family<L, M> {
     #[inline]
-    fn __rank(per_rank: &PerRank<Self>, rank: u32) -> RankFamily<'_, L, M> {
+    fn rank(per_rank: &PerRank<Self>, rank: u32) -> <Self as RankMetric>::Rank<'_> {
         RankFamily {
             table: &per_rank.table,
             rank,
@@ -162,7 +178,7 @@ impl<R: RankMetric> PerRank<R> {
     /// The series of `rank` (for a typed family, a view whose `with(value)` gives the series).
     #[inline]
     pub fn rank(&self, rank: u32) -> R::Rank<'_> {
-        R::__rank(self, rank)
+        <R as sealed::Sealed>::rank(self, rank)
     }
 
     /// The declared ranks, sorted, without repeats.
@@ -182,7 +198,7 @@ impl<M: SetGauge> PerRank<M> {
     /// Sets the gauge of `rank`.
     #[inline]
     pub fn set(&self, rank: u32, value: M::Value) {
-        M::__set(&self.rank(rank), value);
+        <M as sealed::SetSealed>::set(&self.rank(rank), value);
     }
 }
 

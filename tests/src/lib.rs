@@ -3,6 +3,7 @@
 pub mod bad_text;
 pub mod probe;
 pub mod prom;
+pub mod serving;
 
 use engine_gauges::{MetricsHierarchy, MetricsRegistry};
 

@@ -1,12 +1,11 @@
 //! The `probe` binary (a `MetricsServer` in a process of its own) driven from tests, with what
 //! the tests measure of it: peak memory, threads, open file descriptors.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+
+use crate::serving::{self, Serving};
 
 /// A running probe. Dropping it closes its standard input and kills it (by its PID, through the
 /// child handle), also when the test panics.
@@ -34,42 +33,14 @@ impl Probe {
             }
             None => Command::new(path),
         };
-        let mut child = command
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("could not start the probe {path}: {error}"));
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut seen = Vec::new();
-        let addr = loop {
-            match rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix("serving http://") {
-                        break url
-                            .trim_end_matches("/metrics")
-                            .parse()
-                            .expect("a socket address in the URL");
-                    }
-                    seen.push(line);
-                }
-                Err(error) => {
-                    let _ = child.kill();
-                    panic!("the probe did not print its URL ({error}); it said: {seen:#?}");
-                }
-            }
-        };
+        command.args(args).stdin(Stdio::piped());
+        let Serving {
+            child,
+            addr,
+            stderr,
+        } = serving::start(command, &format!("the probe {path}"));
         // Keep draining its standard error so that its logs never block it.
-        thread::spawn(move || while rx.recv().is_ok() {});
+        thread::spawn(move || while stderr.recv().is_ok() {});
         Self { child, addr }
     }
 

@@ -4,15 +4,15 @@
 //! The example binaries are built by `cargo test --workspace` (which builds every example);
 //! these tests run them from the target directory.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob, http_get, http_request};
+use engine_gauges_tests::serving::{self, Serving};
 
 /// The path of an example binary of this workspace.
 fn example(name: &str) -> PathBuf {
@@ -144,43 +144,20 @@ struct Worker {
 
 impl Worker {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(example("worker"))
+        let mut command = Command::new(example("worker"));
+        command
             .args(["--listen", "127.0.0.1:0", "--step-ms", "100"])
             .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the worker");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut seen = Vec::new();
-        let addr = loop {
-            match rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    if let Some(url) = line.strip_prefix("serving http://") {
-                        let addr = url.trim_end_matches("/metrics");
-                        break addr.parse().expect("a socket address in the URL");
-                    }
-                    seen.push(line);
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    panic!("the worker did not print its URL ({e}); it said: {seen:#?}");
-                }
-            }
-        };
+            .stdin(Stdio::null());
+        let Serving {
+            child,
+            addr,
+            stderr,
+        } = serving::start(command, "the worker");
         Self {
             child,
             addr,
-            stderr: rx,
+            stderr,
         }
     }
 
@@ -366,36 +343,13 @@ fn an_absurd_dp_size_is_a_one_line_error_and_exit_code_1() {
 /// itself; gzip when asked; the page passes promtool.
 #[test]
 fn the_axum_example_serves_the_page_beside_its_own_route() {
-    let mut child = Command::new(example("axum"))
+    let mut command = Command::new(example("axum"));
+    command
         .args(["--listen", "127.0.0.1:0", "--run-for", "30"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the axum example");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let addr: SocketAddr = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(line) => line
-            .strip_prefix("serving http://")
-            .and_then(|url| url.strip_suffix("/metrics"))
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| {
-                let _ = child.kill();
-                panic!("unexpected first line: {line}")
-            }),
-        Err(error) => {
-            let _ = child.kill();
-            panic!("the axum example did not print its URL: {error}");
-        }
-    };
+        .stdin(Stdio::null());
+    let Serving {
+        mut child, addr, ..
+    } = serving::start(command, "the axum example");
     let timeout = Duration::from_secs(10);
     let health = http_get(addr, "/health", &[], timeout);
     let page = http_get(addr, "/metrics", &[], timeout);

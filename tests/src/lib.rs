@@ -1,8 +1,12 @@
 //! Helpers shared by the integration tests.
 
 pub mod bad_text;
+pub mod http_client;
 pub mod probe;
+pub mod programs;
 pub mod prom;
+pub mod prometheus_server;
+pub mod promtool;
 pub mod serving;
 
 use engine_gauges::{MetricsHierarchy, MetricsRegistry};

@@ -5,24 +5,87 @@
 //! every mistake in an attribute is reported in one compile.
 
 use crate::errors::Errors;
+use crate::symbol::{
+    BUCKETS, CONST_LABELS, CRATE, DOC, FROM, GAUGE, GAUGES, HELP, LABELS, MAX_UNDECLARED_RANKS,
+    METRIC, NAME, PREFIX, SNAPSHOT, Symbol, UNSEEDED,
+};
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token, Type};
 
-pub(crate) const CONTAINER_ATTR: &str = "gauges";
-/// The field attribute.
-pub(crate) const FIELD_ATTR: &str = "metric";
-/// The field attribute's older name, an exact synonym.
-pub(crate) const FIELD_ATTR_SYNONYM: &str = "gauge";
+/// One key of an attribute set, across every attribute of one item: whether it was given, the
+/// key where it was first given, and the value given there.
+pub(crate) struct Attr<T> {
+    name: Symbol,
+    /// The key of the first occurrence, also when its value was malformed.
+    key: Option<Ident>,
+    /// The value of the first occurrence; `None` when it was malformed (already reported).
+    value: Option<T>,
+}
 
-/// A key an attribute takes: its name as written, and the form it takes (for messages).
+impl<T> Attr<T> {
+    /// The key `name`, not given yet.
+    pub(crate) fn none(name: Symbol) -> Self {
+        Attr {
+            name,
+            key: None,
+            value: None,
+        }
+    }
+
+    /// One occurrence of the key, at `key`, whose value `value` reads (reporting and returning
+    /// `None` for a malformed one). The first occurrence is kept, even with a malformed value. A
+    /// later one is reported as a duplicate at its key, before anything its value gets reported
+    /// for; its value is still read, then dropped.
+    pub(crate) fn set(
+        &mut self,
+        key: &Ident,
+        errors: &mut Errors,
+        value: impl FnOnce(&mut Errors) -> syn::Result<Option<T>>,
+    ) -> syn::Result<()> {
+        debug_assert!(*key == self.name, "`{key}` set as `{}`", self.name);
+        if self.key.is_some() {
+            errors.spanned(
+                key,
+                format!("duplicate `{}`: remove one of them", self.name),
+            );
+            value(errors)?;
+        } else {
+            self.key = Some(key.clone());
+            self.value = value(errors)?;
+        }
+        Ok(())
+    }
+
+    /// The key was given, even with a malformed value.
+    pub(crate) fn is_set(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The key's name if it was given, even with a malformed value.
+    fn given(&self) -> Option<Symbol> {
+        self.is_set().then_some(self.name)
+    }
+
+    /// The value of the first occurrence, if it was well-formed.
+    pub(crate) fn get(self) -> Option<T> {
+        self.value
+    }
+
+    /// The value of the first occurrence, if it was well-formed, with its key.
+    fn get_with_key(self) -> Option<(Ident, T)> {
+        self.key.zip(self.value)
+    }
+}
+
+/// A key an attribute takes: its name, and the form it takes (for messages).
 trait Key: Copy + 'static {
     /// Every key, in the order messages list them.
     const ALL: &'static [Self];
     /// The key as written.
-    fn name(self) -> &'static str;
+    fn symbol(self) -> Symbol;
     /// The key with an example value.
     fn form(self) -> &'static str;
 }
@@ -39,12 +102,12 @@ enum ContainerKey {
 impl Key for ContainerKey {
     const ALL: &'static [Self] = &[Self::Snapshot, Self::ConstLabels, Self::Prefix, Self::Crate];
 
-    fn name(self) -> &'static str {
+    fn symbol(self) -> Symbol {
         match self {
-            Self::Snapshot => "snapshot",
-            Self::ConstLabels => "const_labels",
-            Self::Prefix => "prefix",
-            Self::Crate => "crate",
+            Self::Snapshot => SNAPSHOT,
+            Self::ConstLabels => CONST_LABELS,
+            Self::Prefix => PREFIX,
+            Self::Crate => CRATE,
         }
     }
 
@@ -81,15 +144,15 @@ impl Key for FieldKey {
         Self::Buckets,
     ];
 
-    fn name(self) -> &'static str {
+    fn symbol(self) -> Symbol {
         match self {
-            Self::Help => "help",
-            Self::Name => "name",
-            Self::Labels => "labels",
-            Self::Unseeded => "unseeded",
-            Self::From => "from",
-            Self::MaxUndeclaredRanks => "max_undeclared_ranks",
-            Self::Buckets => "buckets",
+            Self::Help => HELP,
+            Self::Name => NAME,
+            Self::Labels => LABELS,
+            Self::Unseeded => UNSEEDED,
+            Self::From => FROM,
+            Self::MaxUndeclaredRanks => MAX_UNDECLARED_RANKS,
+            Self::Buckets => BUCKETS,
         }
     }
 
@@ -109,14 +172,13 @@ impl Key for FieldKey {
 }
 
 /// `#[gauges(..)]`.
-#[derive(Default)]
 pub(crate) struct ContainerAttrs {
     pub(crate) snapshot: Option<Type>,
     pub(crate) const_labels: Vec<ConstLabel>,
     pub(crate) prefix: Option<LitStr>,
     pub(crate) krate: Option<Path>,
     /// Every key given, well-formed or not.
-    pub(crate) keys: Vec<String>,
+    pub(crate) given: Vec<Symbol>,
 }
 
 /// One `key = "value"` of `const_labels(..)`.
@@ -133,7 +195,6 @@ impl ConstLabel {
 }
 
 /// `#[metric(..)]` and the doc comment of one field.
-#[derive(Default)]
 pub(crate) struct FieldAttrs {
     pub(crate) help: Option<LitStr>,
     pub(crate) name: Option<LitStr>,
@@ -148,20 +209,20 @@ pub(crate) struct FieldAttrs {
     /// `None` when there is no such line.
     pub(crate) doc: Option<String>,
     /// Every key given, well-formed or not.
-    pub(crate) keys: Vec<String>,
+    pub(crate) given: Vec<Symbol>,
 }
 
 impl ContainerAttrs {
     /// `key` was given, even with a malformed value (already reported).
-    pub(crate) fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|given| given == key)
+    pub(crate) fn has(&self, key: Symbol) -> bool {
+        self.given.contains(&key)
     }
 }
 
 impl FieldAttrs {
     /// `key` was given, even with a malformed value (already reported).
-    pub(crate) fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|given| given == key)
+    pub(crate) fn has(&self, key: Symbol) -> bool {
+        self.given.contains(&key)
     }
 }
 
@@ -194,181 +255,220 @@ pub(crate) struct FromField {
     pub(crate) field: Ident,
 }
 
-/// The keys of one attribute set already seen, to report duplicates.
-#[derive(Default)]
-struct Seen(Vec<String>);
+/// The keys of every `#[gauges(..)]` of a struct, as they are parsed.
+struct ContainerKeys {
+    snapshot: Attr<Type>,
+    const_labels: Attr<Vec<ConstLabel>>,
+    prefix: Attr<LitStr>,
+    krate: Attr<Path>,
+}
 
-impl Seen {
-    /// `false` (and an error at `key`) when `key` was already given.
-    fn first(&mut self, key: &Ident, errors: &mut Errors) -> bool {
-        let name = key.to_string();
-        if self.0.contains(&name) {
-            errors.spanned(key, format!("duplicate `{name}`: remove one of them"));
-            false
-        } else {
-            self.0.push(name);
-            true
+impl ContainerKeys {
+    fn new() -> Self {
+        ContainerKeys {
+            snapshot: Attr::none(SNAPSHOT),
+            const_labels: Attr::none(CONST_LABELS),
+            prefix: Attr::none(PREFIX),
+            krate: Attr::none(CRATE),
+        }
+    }
+
+    fn finish(self) -> ContainerAttrs {
+        let ContainerKeys {
+            snapshot,
+            const_labels,
+            prefix,
+            krate,
+        } = self;
+        let given = [
+            snapshot.given(),
+            const_labels.given(),
+            prefix.given(),
+            krate.given(),
+        ];
+        ContainerAttrs {
+            snapshot: snapshot.get(),
+            const_labels: const_labels.get().unwrap_or_default(),
+            prefix: prefix.get(),
+            krate: krate.get(),
+            given: given.into_iter().flatten().collect(),
+        }
+    }
+}
+
+/// The keys of every `#[metric(..)]` of a field, as they are parsed.
+struct FieldKeys {
+    help: Attr<LitStr>,
+    name: Attr<LitStr>,
+    labels: Attr<Vec<LitStr>>,
+    unseeded: Attr<()>,
+    from: Attr<Ident>,
+    max_undeclared_ranks: Attr<syn::LitInt>,
+    buckets: Attr<BucketsValue>,
+}
+
+impl FieldKeys {
+    fn new() -> Self {
+        FieldKeys {
+            help: Attr::none(HELP),
+            name: Attr::none(NAME),
+            labels: Attr::none(LABELS),
+            unseeded: Attr::none(UNSEEDED),
+            from: Attr::none(FROM),
+            max_undeclared_ranks: Attr::none(MAX_UNDECLARED_RANKS),
+            buckets: Attr::none(BUCKETS),
+        }
+    }
+
+    fn finish(self, doc: Option<String>) -> FieldAttrs {
+        let FieldKeys {
+            help,
+            name,
+            labels,
+            unseeded,
+            from,
+            max_undeclared_ranks,
+            buckets,
+        } = self;
+        let given = [
+            help.given(),
+            name.given(),
+            labels.given(),
+            unseeded.given(),
+            from.given(),
+            max_undeclared_ranks.given(),
+            buckets.given(),
+        ];
+        FieldAttrs {
+            help: help.get(),
+            name: name.get(),
+            labels: labels
+                .get_with_key()
+                .map(|(key, names)| Labels { key, names }),
+            unseeded: unseeded.get_with_key().map(|(key, ())| key),
+            from: from
+                .get_with_key()
+                .map(|(key, field)| FromField { key, field }),
+            buckets: buckets
+                .get_with_key()
+                .map(|(key, value)| Buckets { key, value }),
+            max_undeclared_ranks: max_undeclared_ranks.get_with_key(),
+            doc,
+            given: given.into_iter().flatten().collect(),
         }
     }
 }
 
 pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
-    let mut out = ContainerAttrs::default();
-    let mut seen = Seen::default();
+    let mut keys = ContainerKeys::new();
     for attr in attrs {
-        if is_field_attr(attr) {
+        if let Some(name) = field_attr(attr) {
             errors.spanned(
                 attr.path(),
-                format!(
-                    "`#[{}(..)]` belongs on fields; the struct takes `#[gauges(..)]`",
-                    attr_name(attr)
-                ),
+                format!("`#[{name}(..)]` belongs on fields; the struct takes `#[{GAUGES}(..)]`"),
             );
             continue;
         }
-        if !attr.path().is_ident(CONTAINER_ATTR) {
+        if attr.path() != GAUGES {
             continue;
         }
         let result = attr.parse_nested_meta(|meta| {
-            let Some((key, which)) = known_key::<ContainerKey>(&meta, CONTAINER_ATTR, errors)?
-            else {
+            let Some((key, which)) = known_key::<ContainerKey>(&meta, GAUGES, errors)? else {
                 return Ok(());
             };
-            let first = seen.first(&key, errors);
             let form = which.form();
             match which {
-                ContainerKey::Snapshot => {
-                    let value = value::<Type>(&meta, &key, form, "a type", errors)?;
-                    if first {
-                        out.snapshot = value;
-                    }
-                }
-                ContainerKey::ConstLabels => {
-                    let labels = const_labels(&meta, &key, errors)?;
-                    if first {
-                        out.const_labels = labels;
-                    }
-                }
-                ContainerKey::Prefix => {
-                    let value = value::<LitStr>(&meta, &key, form, "a string literal", errors)?;
-                    if first {
-                        out.prefix = value;
-                    }
-                }
-                ContainerKey::Crate => {
-                    let value = value_with(
+                ContainerKey::Snapshot => keys.snapshot.set(&key, errors, |errors| {
+                    value::<Type>(&meta, &key, form, "a type", errors)
+                }),
+                ContainerKey::ConstLabels => keys.const_labels.set(&key, errors, |errors| {
+                    const_labels(&meta, &key, errors).map(Some)
+                }),
+                ContainerKey::Prefix => keys.prefix.set(&key, errors, |errors| {
+                    value::<LitStr>(&meta, &key, form, "a string literal", errors)
+                }),
+                ContainerKey::Crate => keys.krate.set(&key, errors, |errors| {
+                    value_with(
                         &meta,
                         &key,
                         form,
                         "a path to the engine_gauges crate",
                         Path::parse_mod_style,
                         errors,
-                    )?;
-                    if first {
-                        out.krate = value;
-                    }
-                }
+                    )
+                }),
             }
-            Ok(())
         });
         if let Err(error) = result {
             errors.push(error);
         }
     }
-    out.keys = seen.0;
-    out
+    keys.finish()
 }
 
 pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
-    let mut out = FieldAttrs {
-        doc: doc(attrs),
-        ..FieldAttrs::default()
-    };
-    let mut seen = Seen::default();
+    let mut keys = FieldKeys::new();
     for attr in attrs {
-        if attr.path().is_ident(CONTAINER_ATTR) {
+        if attr.path() == GAUGES {
             errors.spanned(
                 attr.path(),
-                "`#[gauges(..)]` belongs on the struct; fields take `#[metric(..)]`",
+                format!("`#[{GAUGES}(..)]` belongs on the struct; fields take `#[{METRIC}(..)]`"),
             );
             continue;
         }
-        if !is_field_attr(attr) {
+        let Some(name) = field_attr(attr) else {
             continue;
-        }
-        let name = attr_name(attr);
+        };
         let result = attr.parse_nested_meta(|meta| {
-            let Some((key, which)) = known_key::<FieldKey>(&meta, &name, errors)? else {
+            let Some((key, which)) = known_key::<FieldKey>(&meta, name, errors)? else {
                 return Ok(());
             };
-            let first = seen.first(&key, errors);
             let form = which.form();
             match which {
-                FieldKey::Help => {
-                    let value = value::<LitStr>(&meta, &key, form, "a string literal", errors)?;
-                    if first {
-                        out.help = value;
-                    }
-                }
-                FieldKey::Name => {
-                    let value = value::<LitStr>(&meta, &key, form, "a string literal", errors)?;
-                    if first {
-                        out.name = value;
-                    }
-                }
-                FieldKey::Labels => {
-                    let names = labels(&meta, &key, errors)?;
-                    if first {
-                        out.labels = names.map(|names| Labels { key, names });
-                    }
-                }
-                FieldKey::Unseeded => {
-                    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                FieldKey::Help => keys.help.set(&key, errors, |errors| {
+                    value::<LitStr>(&meta, &key, form, "a string literal", errors)
+                }),
+                FieldKey::Name => keys.name.set(&key, errors, |errors| {
+                    value::<LitStr>(&meta, &key, form, "a string literal", errors)
+                }),
+                FieldKey::Labels => keys
+                    .labels
+                    .set(&key, errors, |errors| labels(&meta, &key, errors)),
+                FieldKey::Unseeded => keys.unseeded.set(&key, errors, |errors| {
+                    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+                        Ok(Some(()))
+                    } else {
                         errors.spanned(&key, "`unseeded` takes no value: write `unseeded`");
                         skip_value(&meta)?;
-                    } else if first {
-                        out.unseeded = Some(key);
+                        Ok(None)
                     }
-                }
+                }),
+                FieldKey::From => keys.from.set(&key, errors, |errors| {
+                    value::<Ident>(&meta, &key, form, "a snapshot field name", errors)
+                }),
                 FieldKey::MaxUndeclaredRanks => {
-                    let value = value::<syn::LitInt>(&meta, &key, form, "a whole number", errors)?;
-                    if first {
-                        out.max_undeclared_ranks = value.map(|value| (key, value));
-                    }
+                    keys.max_undeclared_ranks.set(&key, errors, |errors| {
+                        value::<syn::LitInt>(&meta, &key, form, "a whole number", errors)
+                    })
                 }
-                FieldKey::Buckets => {
-                    let value = buckets(&meta, &key, errors)?;
-                    if first {
-                        out.buckets = value.map(|value| Buckets { key, value });
-                    }
-                }
-                FieldKey::From => {
-                    let field = value::<Ident>(&meta, &key, form, "a snapshot field name", errors)?;
-                    if first {
-                        out.from = field.map(|field| FromField { key, field });
-                    }
-                }
+                FieldKey::Buckets => keys
+                    .buckets
+                    .set(&key, errors, |errors| buckets(&meta, &key, errors)),
             }
-            Ok(())
         });
         if let Err(error) = result {
             errors.push(error);
         }
     }
-    out.keys = seen.0;
-    out
+    keys.finish(doc(attrs))
 }
 
-/// `#[metric(..)]` or its synonym `#[gauge(..)]`.
-fn is_field_attr(attr: &Attribute) -> bool {
-    attr.path().is_ident(FIELD_ATTR) || attr.path().is_ident(FIELD_ATTR_SYNONYM)
-}
-
-/// The field attribute's name as written.
-fn attr_name(attr: &Attribute) -> String {
-    attr.path()
-        .get_ident()
-        .map_or_else(|| FIELD_ATTR.to_owned(), ToString::to_string)
+/// The field attribute as `attr` names it, `metric` or its synonym `gauge`; `None` for any other
+/// attribute.
+fn field_attr(attr: &Attribute) -> Option<Symbol> {
+    [METRIC, GAUGE]
+        .into_iter()
+        .find(|name| attr.path() == *name)
 }
 
 /// `= [0.1, ..]` or `= PATH`; a bad or missing value is reported and skipped.
@@ -457,7 +557,7 @@ pub(crate) fn doc(attrs: &[Attribute]) -> Option<String> {
         let Meta::NameValue(meta) = &attr.meta else {
             continue;
         };
-        if !meta.path.is_ident("doc") {
+        if meta.path != DOC {
             continue;
         }
         if let Expr::Lit(ExprLit {
@@ -481,16 +581,16 @@ pub(crate) fn doc(attrs: &[Attribute]) -> Option<String> {
     }
 }
 
-/// The key of `meta` if it is one of `keys`; otherwise an error naming it and
+/// The key of `meta` if it is one of `K`; otherwise an error naming it and
 /// listing the valid keys, and its value is skipped.
 fn known_key<K: Key>(
     meta: &ParseNestedMeta<'_>,
-    attr: &str,
+    attr: Symbol,
     errors: &mut Errors,
 ) -> syn::Result<Option<(Ident, K)>> {
     let key = match meta.path.get_ident() {
         Some(key) => {
-            if let Some(which) = K::ALL.iter().find(|which| key == which.name()) {
+            if let Some(which) = K::ALL.iter().find(|which| *key == which.symbol()) {
                 return Ok(Some((key.clone(), *which)));
             }
             key.to_string()
@@ -501,7 +601,7 @@ fn known_key<K: Key>(
     };
     let valid = K::ALL
         .iter()
-        .map(|key| format!("`{}`", key.name()))
+        .map(|key| format!("`{}`", key.symbol()))
         .collect::<Vec<_>>()
         .join(", ");
     errors.spanned(
@@ -632,7 +732,7 @@ fn const_labels(
 
 /// Consumes everything up to the next top-level `,` (after an optional `=`)
 /// and returns it, without the `=`.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
+pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<TokenStream> {
     let mut tokens = TokenStream::new();
     if meta.input.peek(Token![=]) {
         meta.input.parse::<Token![=]>()?;

@@ -1,13 +1,15 @@
 //! `#[derive(LabelValue)]`: a fieldless enum whose variants are the values of one label.
 //! Parse and check the enum, then write the impl, or every error next to a fallback impl.
 
+use crate::attr::{Attr, skip_value};
 use crate::errors::Errors;
+use crate::symbol::{CRATE, LABEL, RENAME, Symbol};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
+use syn::parse::ParseBuffer;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Token, Variant};
-
-const ATTR: &str = "label";
 
 /// One variant's entry: its ident, its label value and where that value comes from.
 struct Entry<'a> {
@@ -85,32 +87,38 @@ fn container(node: &DeriveInput, errors: &mut Errors) -> Option<Path> {
             ),
         );
     }
-    let mut krate = None;
-    for attr in node.attrs.iter().filter(|attr| attr.path().is_ident(ATTR)) {
+    let mut krate = Attr::none(CRATE);
+    for attr in node.attrs.iter().filter(|attr| attr.path() == LABEL) {
         let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("crate") {
-                let path = meta.value()?.call(Path::parse_mod_style)?;
-                if krate.replace(path).is_some() {
-                    errors.spanned(&meta.path, "duplicate `crate`: remove one of them");
+            match label_key(&meta) {
+                Some((key, LabelKey::Crate)) => krate.set(&key, errors, |errors| {
+                    let path = meta
+                        .value()
+                        .and_then(|value| value.call(Path::parse_mod_style));
+                    recover(&meta, path, errors)
+                })?,
+                Some((_, LabelKey::Rename)) => {
+                    errors.push(meta.error(
+                        "`rename` goes on a variant, as in `#[label(rename = \"...\")]`; the enum \
+                         takes only `crate = path`",
+                    ));
+                    skip_value(&meta)?;
                 }
-                Ok(())
-            } else if meta.path.is_ident("rename") {
-                Err(meta.error(
-                    "`rename` goes on a variant, as in `#[label(rename = \"...\")]`; the enum \
-                     takes only `crate = path`",
-                ))
-            } else {
-                Err(meta.error(format!(
-                    "unknown key `{}` in `#[label(..)]` on the enum: the only key is `crate`",
-                    meta.path.to_token_stream().to_string().replace(' ', "")
-                )))
+                None => {
+                    errors.push(meta.error(format!(
+                        "unknown key `{}` in `#[label(..)]` on the enum: the only key is `crate`",
+                        meta.path.to_token_stream().to_string().replace(' ', "")
+                    )));
+                    skip_value(&meta)?;
+                }
             }
+            Ok(())
         });
         if let Err(error) = result {
             errors.push(error);
         }
     }
-    krate
+    krate.get()
 }
 
 /// Every variant's value, reporting variants with fields and bad attributes.
@@ -172,36 +180,80 @@ fn values<'a>(node: &'a DeriveInput, errors: &mut Errors) -> Vec<Entry<'a>> {
 
 /// `#[label(rename = "...")]` on a variant.
 fn rename(variant: &Variant, errors: &mut Errors) -> Option<LitStr> {
-    let mut rename: Option<LitStr> = None;
-    for attr in variant
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident(ATTR))
-    {
+    let mut rename = Attr::none(RENAME);
+    for attr in variant.attrs.iter().filter(|attr| attr.path() == LABEL) {
         let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                if !meta.input.peek(Token![=]) {
-                    return Err(meta.error("`rename` expects a string, as in `rename = \"stop\"`"));
+            match label_key(&meta) {
+                Some((key, LabelKey::Rename)) => rename.set(&key, errors, |errors| {
+                    if !meta.input.peek(Token![=]) {
+                        errors.push(
+                            meta.error("`rename` expects a string, as in `rename = \"stop\"`"),
+                        );
+                        skip_value(&meta)?;
+                        return Ok(None);
+                    }
+                    let value: syn::Result<LitStr> = meta.value().and_then(ParseBuffer::parse);
+                    recover(&meta, value, errors)
+                })?,
+                Some((_, LabelKey::Crate)) | None => {
+                    errors.push(meta.error(format!(
+                        "unknown key `{}` in `#[label(..)]` on a variant: the only key is `rename`",
+                        meta.path.to_token_stream().to_string().replace(' ', "")
+                    )));
+                    skip_value(&meta)?;
                 }
-                let value: LitStr = meta.value()?.parse()?;
-                if rename.is_some() {
-                    errors.spanned(&meta.path, "duplicate `rename`: remove one of them");
-                } else {
-                    rename = Some(value);
-                }
-                Ok(())
-            } else {
-                Err(meta.error(format!(
-                    "unknown key `{}` in `#[label(..)]` on a variant: the only key is `rename`",
-                    meta.path.to_token_stream().to_string().replace(' ', "")
-                )))
             }
+            Ok(())
         });
         if let Err(error) = result {
             errors.push(error);
         }
     }
-    rename
+    rename.get()
+}
+
+/// Keys of `#[label(..)]`: `crate` on the enum, `rename` on a variant.
+#[derive(Clone, Copy)]
+enum LabelKey {
+    Crate,
+    Rename,
+}
+
+impl LabelKey {
+    const ALL: [Self; 2] = [Self::Crate, Self::Rename];
+
+    fn symbol(self) -> Symbol {
+        match self {
+            Self::Crate => CRATE,
+            Self::Rename => RENAME,
+        }
+    }
+}
+
+/// The key of `meta` if it is one `#[label(..)]` takes, on the enum or on a variant.
+fn label_key(meta: &ParseNestedMeta<'_>) -> Option<(Ident, LabelKey)> {
+    let key = meta.path.get_ident()?;
+    let which = LabelKey::ALL
+        .into_iter()
+        .find(|which| *key == which.symbol())?;
+    Some((key.clone(), which))
+}
+
+/// The value `parsed`, or `None` after reporting why it is not one and skipping the rest of it,
+/// so the attribute's next key is still read.
+fn recover<T>(
+    meta: &ParseNestedMeta<'_>,
+    parsed: syn::Result<T>,
+    errors: &mut Errors,
+) -> syn::Result<Option<T>> {
+    match parsed {
+        Ok(value) => Ok(Some(value)),
+        Err(error) => {
+            errors.push(error);
+            skip_value(meta)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Values must be non-empty and unique.

@@ -28,6 +28,7 @@ mod expand;
 mod fallback;
 mod kind;
 mod label;
+mod symbol;
 mod valid;
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 //! runtime; this file says where each one points.
 
 use crate::ast::{Field, Input};
-use crate::attr::{BucketsValue, FIELD_ATTR};
+use crate::attr::BucketsValue;
 use crate::errors::Errors;
 use crate::kind::{FAMILY, FieldKind, KINDS, PER_RANK};
+use crate::symbol::{BUCKETS, HELP, LABELS, METRIC, SNAPSHOT};
 use engine_gauges_rules::labels::DP_RANK;
 use engine_gauges_rules::{
     BucketProblem, LabelProblem, MetricType, NameProblem, check_buckets, check_label_name,
@@ -82,11 +83,11 @@ fn check_help(input: &Input<'_>, field: &Field<'_>, errors: &mut Errors) {
                 input.full_name(field)
             ),
         ),
-        None if field.attrs.doc.is_none() && !field.attrs.has("help") => errors.at(
+        None if field.attrs.doc.is_none() && !field.attrs.has(HELP) => errors.at(
             field.ident.span(),
             format!(
                 "metric `{}` has no help text: add a doc comment (`/// ...`) or \
-                 `#[{FIELD_ATTR}(help = \"...\")]` to field `{}`",
+                 `#[{METRIC}(help = \"...\")]` to field `{}`",
                 input.full_name(field),
                 field.field_name()
             ),
@@ -167,7 +168,7 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
     let name = field.field_name();
     if let Some(from) = &field.attrs.from
         && input.attrs.snapshot.is_none()
-        && !input.attrs.has("snapshot")
+        && !input.attrs.has(SNAPSHOT)
     {
         errors.at(
             from.key.span(),
@@ -244,10 +245,10 @@ fn check_attrs_fit_kind(input: &Input<'_>, field: &Field<'_>, errors: &mut Error
                  `buckets`"
             ),
         ),
-        None if kind.histogram() && !field.attrs.has("buckets") => errors.spanned(
+        None if kind.histogram() && !field.attrs.has(BUCKETS) => errors.spanned(
             field.ty,
             format!(
-                "histogram `{}` needs bucket bounds: add `#[{FIELD_ATTR}(buckets = [..])]`, or a \
+                "histogram `{}` needs bucket bounds: add `#[{METRIC}(buckets = [..])]`, or a \
                  preset such as `buckets = engine_gauges::buckets::REQUEST_LATENCY_SECONDS` \
                  (LLM latencies span milliseconds to minutes; no default fits them)",
                 input.full_name(field)
@@ -312,14 +313,14 @@ fn check_labels_fit(field: &Field<'_>, kind: FieldKind<'_>, ty: &str, errors: &m
                  label, as in `labels(\"lora_adapter\")`"
             ),
         ),
-        (None, _) if kind.needs_labels() && !field.attrs.has("labels") => {
+        (None, _) if kind.needs_labels() && !field.attrs.has(LABELS) => {
             let what = if kind.label_set().is_some() {
                 format!(
                     "one label name per label of its set, as in \
-                     `#[{FIELD_ATTR}(labels(\"finish_reason\"))]`,"
+                     `#[{METRIC}(labels(\"finish_reason\"))]`,"
                 )
             } else {
-                format!("variable labels: add `#[{FIELD_ATTR}(labels(\"label\", ..))]`")
+                format!("variable labels: add `#[{METRIC}(labels(\"label\", ..))]`")
             };
             errors.spanned(field.ty, format!("`{ty}` needs {what} on field `{name}`"));
         }

@@ -187,7 +187,7 @@ fn metric_and_gauge_attributes_are_synonyms() {
             attrs.unseeded.is_some(),
             attrs.from.unwrap().field.to_string(),
             attrs.buckets.is_some(),
-            attrs.keys,
+            attrs.given,
         )
     });
     assert_eq!(parsed[0], parsed[1]);

@@ -324,3 +324,61 @@ fn every_error_in_source_order() {
     // Nothing else reaches the token stream next to the errors.
     assert!(!tokens(derive(&parse(src))).contains("Self :: Stop"));
 }
+
+#[test]
+fn a_duplicate_key_is_reported_once_at_the_later_occurrence() {
+    for src in [
+        r#"enum Reason { #[label(rename = "a", rename = "b")] Stop }"#,
+        r#"enum Reason { #[label(rename = "a")] #[label(rename = "b")] Stop }"#,
+        // A malformed first value still sets the key.
+        r#"enum Reason { #[label(rename)] #[label(rename = "b")] Stop }"#,
+    ] {
+        let diags = diagnostics(src);
+        let duplicates: Vec<_> = diags
+            .iter()
+            .filter(|diag| diag.message == "duplicate `rename`: remove one of them")
+            .map(|diag| diag.offset)
+            .collect();
+        assert_eq!(duplicates, [src.rfind("rename").unwrap()], "{diags:#?}");
+    }
+    let src = "#[label(crate = a, crate = b)] #[label(crate = c)] enum Reason { Stop }";
+    let at: Vec<_> = diagnostics(src)
+        .into_iter()
+        .map(|diag| diag.offset)
+        .collect();
+    assert_eq!(
+        at,
+        [
+            src.find("crate = b").unwrap(),
+            src.find("crate = c").unwrap()
+        ]
+    );
+    // The first value stays: the fallback impl goes through the first path.
+    assert!(expand(src).contains("impl a :: LabelValue for Reason"));
+    // A malformed first `rename` gives no value, and the second is not taken instead: `Halt`
+    // keeps its own value, which does not clash with `Stop`'s.
+    let diags =
+        diagnostics(r#"enum Reason { #[label(rename = 5)] #[label(rename = "stop")] Halt, Stop }"#);
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+    assert_eq!(diags[0].at, "5");
+    assert_eq!(diags[1].message, "duplicate `rename`: remove one of them");
+}
+
+#[test]
+fn every_error_of_one_label_attribute_is_reported_together() {
+    let src =
+        r#"enum Reason { #[label(colour = "red", rename = 5, crate = x, rename = "a")] Stop }"#;
+    let diags = diagnostics(src);
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(at, ["colour", "5", "crate", "rename"], "{diags:#?}");
+    assert_eq!(
+        diags[2].message,
+        "unknown key `crate` in `#[label(..)]` on a variant: the only key is `rename`"
+    );
+    let src = r#"#[label(rename = "x", krate = y, crate = ::my::eg)] enum Reason { Stop }"#;
+    let diags = diagnostics(src);
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(at, ["rename", "krate"], "{diags:#?}");
+    // The key after the mistakes is still read.
+    assert!(expand(src).contains("impl :: my :: eg :: LabelValue for Reason"));
+}

@@ -52,6 +52,11 @@ pub(crate) fn diagnostics(src: &str) -> Vec<Diag> {
     let mut errors = Errors::default();
     let input = Input::from_syn(&node, &mut errors);
     valid::check(&input, &mut errors);
+    diags(src, errors)
+}
+
+/// Every error in `errors`, in order, with the text of `src` it underlines.
+pub(crate) fn diags(src: &str, errors: Errors) -> Vec<Diag> {
     match errors.finish() {
         Ok(()) => Vec::new(),
         Err(error) => error

@@ -1,10 +1,14 @@
 //! `#[gauges(..)]`, `#[gauge(..)]` and doc comments.
 
-use super::{assert_error, diagnostics, parse};
+use super::{Diag, assert_error, diagnostics, diags, parse};
 use crate::ast::Input;
 use crate::attr;
 use crate::errors::Errors;
 use crate::kind::{self, FieldKind};
+use crate::symbol::{
+    BUCKETS, CONST_LABELS, CRATE, FROM, HELP, LABELS, MAX_UNDECLARED_RANKS, NAME, PREFIX, SNAPSHOT,
+    Symbol, UNSEEDED,
+};
 use quote::ToTokens;
 
 fn tokens(node: impl ToTokens) -> String {
@@ -343,5 +347,199 @@ fn a_malformed_key_does_not_also_count_as_missing() {
         diags[3]
             .message
             .starts_with("`from` cannot write field `x`")
+    );
+}
+
+/// Every error that parsing the attributes of `src` (the struct's, then each field's) reports,
+/// without the checks that follow parsing.
+fn parse_errors(src: &str) -> Vec<Diag> {
+    let node = parse(src);
+    let mut errors = Errors::default();
+    attr::container(&node.attrs, &mut errors);
+    if let syn::Data::Struct(data) = &node.data {
+        for field in &data.fields {
+            attr::field(&field.attrs, &mut errors);
+        }
+    }
+    diags(src, errors)
+}
+
+/// Every key of `#[gauges(..)]`, with a well-formed value.
+const CONTAINER_KEYS: [(Symbol, &str); 4] = [
+    (SNAPSHOT, "snapshot = Snap"),
+    (CONST_LABELS, "const_labels(engine = \"x\")"),
+    (PREFIX, "prefix = \"p\""),
+    (CRATE, "crate = ::eg"),
+];
+
+/// Every key of `#[metric(..)]`, with a well-formed value.
+const FIELD_KEYS: [(Symbol, &str); 7] = [
+    (HELP, "help = \"h\""),
+    (NAME, "name = \"n\""),
+    (LABELS, "labels(\"a\")"),
+    (UNSEEDED, "unseeded"),
+    (FROM, "from = f"),
+    (MAX_UNDECLARED_RANKS, "max_undeclared_ranks = 4"),
+    (BUCKETS, "buckets = [1.0]"),
+];
+
+#[test]
+fn symbols_compare_with_idents_and_paths() {
+    let ident: syn::Ident = syn::parse_quote!(help);
+    assert!(ident == HELP);
+    assert!(ident != NAME);
+    let path: syn::Path = syn::parse_quote!(crate);
+    assert!(path == CRATE);
+    let path: syn::Path = syn::parse_quote!(a::crate);
+    assert!(path != CRATE);
+    assert_eq!(MAX_UNDECLARED_RANKS.to_string(), "max_undeclared_ranks");
+}
+
+#[test]
+fn an_attr_keeps_its_first_occurrence() {
+    let first: syn::Ident = syn::parse_quote!(prefix);
+    let second: syn::Ident = syn::parse_quote!(prefix);
+    let mut errors = Errors::default();
+    let mut prefix = attr::Attr::none(PREFIX);
+    assert!(!prefix.is_set());
+    // A malformed value (reported by the parser of values) still sets the key.
+    prefix.set(&first, &mut errors, |_| Ok(None)).unwrap();
+    assert!(prefix.is_set());
+    let mut read = false;
+    prefix
+        .set(&second, &mut errors, |_| {
+            read = true;
+            Ok(Some("b"))
+        })
+        .unwrap();
+    assert!(
+        read,
+        "the value of a duplicate is still read, to report its mistakes"
+    );
+    assert_eq!(prefix.get(), None);
+    let messages: Vec<_> = errors
+        .finish()
+        .unwrap_err()
+        .into_iter()
+        .map(|error| error.to_string())
+        .collect();
+    assert_eq!(messages, ["duplicate `prefix`: remove one of them"]);
+
+    let mut errors = Errors::default();
+    let mut help = attr::Attr::none(HELP);
+    let key: syn::Ident = syn::parse_quote!(help);
+    help.set(&key, &mut errors, |_| Ok(Some(1))).unwrap();
+    help.set(&key, &mut errors, |_| Ok(Some(2))).unwrap();
+    assert_eq!(help.get(), Some(1));
+}
+
+#[test]
+fn a_duplicate_of_every_key_is_reported_once_at_the_later_occurrence() {
+    let container = CONTAINER_KEYS.iter().flat_map(|(key, given)| {
+        [
+            (*key, format!("#[gauges({given}, {given})] struct S {{}}")),
+            (
+                *key,
+                format!("#[gauges({given})] #[gauges()] #[gauges({given})] struct S {{}}"),
+            ),
+        ]
+    });
+    let field = FIELD_KEYS.iter().flat_map(|(key, given)| {
+        [
+            (
+                *key,
+                format!("struct S {{ #[metric({given}, {given})] x: Gauge }}"),
+            ),
+            (
+                *key,
+                format!("struct S {{ #[metric({given})] #[gauge({given})] x: Gauge }}"),
+            ),
+        ]
+    });
+    for (key, src) in container.chain(field) {
+        let diags = parse_errors(&src);
+        assert_eq!(diags.len(), 1, "{src}: {diags:#?}");
+        assert_eq!(
+            diags[0].message,
+            format!("duplicate `{key}`: remove one of them")
+        );
+        assert_eq!(diags[0].at, key.to_string(), "{src}");
+        assert_eq!(
+            diags[0].offset,
+            src.rfind(&key.to_string()).unwrap(),
+            "{src}"
+        );
+    }
+}
+
+#[test]
+fn every_later_occurrence_is_a_duplicate_and_the_first_value_stays() {
+    let src = r#"struct S { #[gauge(help = "a", help = "b")] #[gauge(help = "c")] x: Gauge }"#;
+    let offsets: Vec<_> = parse_errors(src).iter().map(|diag| diag.offset).collect();
+    let second = src.find(r#"help = "b""#).unwrap();
+    let third = src.find(r#"help = "c""#).unwrap();
+    assert_eq!(offsets, [second, third]);
+    let node = parse(src);
+    let syn::Data::Struct(data) = &node.data else {
+        unreachable!()
+    };
+    let mut errors = Errors::default();
+    let attrs = attr::field(&data.fields.iter().next().unwrap().attrs, &mut errors);
+    assert_eq!(attrs.help.unwrap().value(), "a");
+}
+
+#[test]
+fn a_malformed_first_occurrence_still_makes_the_next_a_duplicate() {
+    let src = r#"#[gauges(prefix = 1, prefix = "b")] struct S {}"#;
+    let diags = parse_errors(src);
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(at, ["1", "prefix"], "{diags:#?}");
+    assert_eq!(diags[1].offset, src.rfind("prefix").unwrap());
+    assert_eq!(diags[1].message, "duplicate `prefix`: remove one of them");
+    // The key counts as given, so no later check reports it missing; its value is the first
+    // one's, which is malformed, not `b`.
+    let mut errors = Errors::default();
+    let attrs = attr::container(&parse(src).attrs, &mut errors);
+    assert!(attrs.prefix.is_none());
+    assert!(attrs.has(PREFIX));
+    assert!(!attrs.has(SNAPSHOT));
+}
+
+#[test]
+fn a_duplicate_is_reported_before_what_is_wrong_with_its_value() {
+    let src = "struct S { #[gauge(unseeded, unseeded = true)] x: Gauge }";
+    let diags = parse_errors(src);
+    let messages: Vec<_> = diags.iter().map(|diag| diag.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "duplicate `unseeded`: remove one of them",
+            "`unseeded` takes no value: write `unseeded`"
+        ]
+    );
+    assert!(
+        diags
+            .iter()
+            .all(|diag| diag.offset == src.rfind("unseeded").unwrap())
+    );
+}
+
+#[test]
+fn every_error_of_one_attribute_is_reported_together() {
+    let src = r#"#[gauges(prefix = 1, colour, snapshot = 5, prefix = "x", crate = "eg", const_labels)] struct S {}"#;
+    let diags = parse_errors(src);
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(
+        at,
+        ["1", "colour", "5", "prefix", "\"eg\"", "const_labels"],
+        "{diags:#?}"
+    );
+    let src = r#"struct S { #[metric(help, name = 1, help = "h", from = "f", buckets, max_undeclared_ranks = x)] x: Gauge }"#;
+    let diags = parse_errors(src);
+    let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
+    assert_eq!(
+        at,
+        ["help", "1", "help", "\"f\"", "buckets", "x"],
+        "{diags:#?}"
     );
 }

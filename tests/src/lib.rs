@@ -4,7 +4,6 @@ pub mod bad_text;
 pub mod http_client;
 pub mod probe;
 pub mod programs;
-pub mod prom;
 pub mod prometheus_server;
 pub mod promtool;
 pub mod serving;

@@ -11,7 +11,9 @@ use engine_gauges::{
     BridgeLabels, EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
 };
 use engine_gauges_tests::bad_text::{Outcome, bad_texts};
-use engine_gauges_tests::{BareLevel, prom};
+use engine_gauges_tests::http_client::GzipSpy;
+use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
+use engine_gauges_tests::{BareLevel, programs, promtool};
 
 /// A registry with one native gauge, `dynamo_component_alive 1`.
 fn level() -> MetricsRegistry {
@@ -56,9 +58,8 @@ fn one_text_callback_failure() -> String {
 }
 
 fn check_with_promtool(page: &str) {
-    if let Some(promtool) = prom::promtool() {
-        prom::promtool_check_metrics(&promtool, page)
-            .unwrap_or_else(|findings| panic!("{findings}"));
+    if let Some(promtool) = programs::promtool() {
+        promtool::check_metrics(&promtool, page).unwrap_or_else(|findings| panic!("{findings}"));
     }
 }
 
@@ -439,9 +440,8 @@ fn prometheus_keeps_the_target_up_whatever_the_callbacks_print() {
         registry,
     )
     .expect("server");
-    let spy = prom::GzipSpy::start(server.local_addr()).expect("proxy");
-    let Some(prometheus) =
-        prom::PrometheusServer::start(&[prom::ScrapeJob::new("bad-text", [spy.addr()])])
+    let spy = GzipSpy::start(server.local_addr()).expect("proxy");
+    let Some(prometheus) = PrometheusServer::start(&[ScrapeJob::new("bad-text", [spy.addr()])])
     else {
         return;
     };

@@ -11,8 +11,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob, http_get, http_request};
+use engine_gauges_tests::http_client::{http_get, http_request};
+use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
 use engine_gauges_tests::serving::{self, Serving};
+use engine_gauges_tests::{programs, promtool};
 
 /// The path of an example binary of this workspace.
 fn example(name: &str) -> PathBuf {
@@ -49,7 +51,7 @@ fn run(name: &str, args: &[&str]) -> Output {
 
 #[test]
 fn every_examples_page_passes_promtool() {
-    let Some(promtool) = prom::promtool() else {
+    let Some(promtool) = programs::promtool() else {
         return;
     };
     for (name, args) in [
@@ -61,7 +63,7 @@ fn every_examples_page_passes_promtool() {
         let output = run(name, args);
         let page = String::from_utf8(output.stdout).expect("utf-8 page");
         assert!(page.contains("# TYPE "), "{name} printed no page: {page}");
-        prom::promtool_check_metrics(&promtool, &page)
+        promtool::check_metrics(&promtool, &page)
             .unwrap_or_else(|findings| panic!("{name}: {findings}\n{page}"));
     }
 }
@@ -191,8 +193,8 @@ fn the_served_page_passes_promtool_and_the_worker_stops_cleanly() {
         response.header("content-type"),
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
-    if let Some(promtool) = prom::promtool() {
-        prom::promtool_check_metrics(&promtool, &response.text())
+    if let Some(promtool) = programs::promtool() {
+        promtool::check_metrics(&promtool, &response.text())
             .unwrap_or_else(|findings| panic!("{findings}\n{}", response.text()));
     }
     let said = worker.terminate();
@@ -380,8 +382,8 @@ fn the_axum_example_serves_the_page_beside_its_own_route() {
         .read_to_string(&mut unzipped)
         .expect("gzip");
     assert_eq!(unzipped, page.text());
-    if let Some(promtool) = prom::promtool() {
-        prom::promtool_check_metrics(&promtool, &page.text())
+    if let Some(promtool) = programs::promtool() {
+        promtool::check_metrics(&promtool, &page.text())
             .unwrap_or_else(|findings| panic!("{findings}"));
     }
 }

@@ -11,8 +11,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use engine_gauges_tests::http_client::{HttpResponse, http_get};
 use engine_gauges_tests::probe::Probe;
-use engine_gauges_tests::prom::{HttpResponse, http_get};
 
 fn probe_path() -> String {
     std::env::var("ENGINE_GAUGES_PROBE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_probe").to_owned())

@@ -12,7 +12,7 @@ use engine_gauges::{
     MetricsRegistry, MetricsRoot, PerRank, create_metric, metric::MetricKind,
     reference::LifecycleGauges, testing::TestHierarchy,
 };
-use engine_gauges_tests::prom;
+use engine_gauges_tests::{programs, promtool};
 
 fn page(registry: &MetricsRegistry) -> String {
     registry.prometheus_expfmt_combined().expect("scrape")
@@ -797,7 +797,7 @@ struct Everything {
 
 #[test]
 fn a_set_with_every_kind_passes_promtool() {
-    let Some(promtool) = prom::promtool() else {
+    let Some(promtool) = programs::promtool() else {
         return;
     };
     let endpoint = MetricsRoot::with_connection_id(0x2a)
@@ -851,7 +851,7 @@ fn a_set_with_every_kind_passes_promtool() {
             d.name
         );
     }
-    prom::promtool_check_metrics(&promtool, &text).unwrap_or_else(|findings| panic!("{findings}"));
+    promtool::check_metrics(&promtool, &text).unwrap_or_else(|findings| panic!("{findings}"));
 }
 
 // --------------------------------------------------------------------------------------- rollback

@@ -28,7 +28,7 @@ use MetricType::{Counter, Gauge, Histogram};
 use engine_gauges_rules::{
     LabelProblem, MetricType, NameProblem, check_label_name, check_metric_name,
 };
-use engine_gauges_tests::prom;
+use engine_gauges_tests::{programs, promtool};
 
 // ------------------------------------------------------------------------------- metric names
 
@@ -609,7 +609,7 @@ fn describe(findings: &[String]) -> String {
 
 #[test]
 fn promtool_and_the_rules_agree_on_metric_names() {
-    let Some(promtool) = prom::promtool() else {
+    let Some(promtool) = programs::promtool() else {
         return;
     };
     let rows = name_rows();
@@ -637,7 +637,7 @@ fn promtool_and_the_rules_agree_on_metric_names() {
             ty: row.ty,
             label: None,
         };
-        let result = prom::promtool_check_metrics(&promtool, &family.render());
+        let result = promtool::check_metrics(&promtool, &family.render());
         outcomes.push((row, result.is_err(), result.err().unwrap_or_default()));
     }
 
@@ -709,7 +709,7 @@ fn promtool_and_the_rules_agree_on_metric_names() {
 
 #[test]
 fn promtool_and_the_rules_agree_on_label_names() {
-    let Some(promtool) = prom::promtool() else {
+    let Some(promtool) = programs::promtool() else {
         return;
     };
     let rows = label_rows();
@@ -738,7 +738,7 @@ fn promtool_and_the_rules_agree_on_label_names() {
         .map(|(&(_, row), found)| (row, !found.is_empty(), describe(found)))
         .collect();
     for (index, row) in rows.iter().enumerate().filter(|(_, row)| is_syntax(row)) {
-        let result = prom::promtool_check_metrics(&promtool, &family_of((index, row)).render());
+        let result = promtool::check_metrics(&promtool, &family_of((index, row)).render());
         outcomes.push((row, result.is_err(), result.err().unwrap_or_default()));
     }
 

@@ -32,7 +32,8 @@ use engine_gauges::{
     reference::ComponentGauges, reference::LifecycleGauges, scrape::SCRAPE_FAILURES,
 };
 use engine_gauges_tests::BareLevel;
-use engine_gauges_tests::prom::{self, PrometheusServer, ScrapeJob};
+use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
+use engine_gauges_tests::{programs, promtool};
 use expfmt::Page;
 use proptest::prelude::*;
 
@@ -65,8 +66,8 @@ fn shorten(text: &str) -> String {
 /// `promtool check metrics` on `page`, when promtool is on `PATH` (the harness prints why a test
 /// skips it, and fails instead when `ENGINE_GAUGES_REQUIRE_PROMETHEUS=1`).
 fn promtool_check(page: &str) {
-    if let Some(promtool) = prom::promtool() {
-        prom::promtool_check_metrics(&promtool, page).unwrap_or_else(|findings| {
+    if let Some(promtool) = programs::promtool() {
+        promtool::check_metrics(&promtool, page).unwrap_or_else(|findings| {
             panic!("{}", shorten(&findings));
         });
     }
@@ -888,7 +889,7 @@ fn hostile_label_values_round_trip_through_the_page() {
         values.len(),
         values.iter().map(String::len).max().unwrap_or(0),
         text.len(),
-        if prom::promtool().is_some() {
+        if programs::promtool().is_some() {
             ", promtool passed"
         } else {
             ""

@@ -11,11 +11,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use engine_gauges::EngineGauges;
+use engine_gauges::error::ServerErrorKind;
 use engine_gauges::http::MetricsServer;
 use engine_gauges::prometheus::{self, IntCounter};
 use engine_gauges::reference::{ComponentGauges, LifecycleGauges, ShutdownReason, ShutdownStage};
 use engine_gauges::{BridgeLabels, EngineConfig, EngineMetrics, MetricsRoot};
+use engine_gauges::{EngineGauges, Error};
 use engine_gauges_examples::{RequestMetrics, SimulatedEngine};
 
 /// A simulated LLM engine worker that exports its gauges to Prometheus.
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("worker: {error}");
-            if let Some(engine_gauges::Error::Bind { .. }) = error.downcast_ref() {
+            if let Some(Error::Server(ServerErrorKind::Bind { .. })) = error.downcast_ref() {
                 eprintln!(
                     "worker: choose another address with --listen (127.0.0.1:0 picks a free port)"
                 );

@@ -12,6 +12,7 @@ use prometheus::{
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
 use engine_gauges_rules::{LabelProblem, MetricType, check_label_name as label_rule};
 
+use crate::error::{LevelErrorKind, MetricErrorKind};
 use crate::names::{is_valid_metric_name, sanitize_label_name, sanitize_metric_name};
 use crate::{Error, labels};
 
@@ -207,17 +208,29 @@ pub fn create_metric<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
 /// Nothing is registered when an error is returned.
 ///
 /// # Errors
-/// - [`Error::InvalidMetricName`], [`Error::InvalidPrefix`], [`Error::EmptyHelp`];
-/// - [`Error::InvalidLabelName`] for a const key or variable name outside `[a-zA-Z_][a-zA-Z0-9_]*`
-///   (label names are validated, never rewritten);
-/// - [`Error::HierarchyInjectedLabel`] for any of [`labels::HIERARCHY_INJECTED`];
-/// - [`Error::ReservedLabel`] for names starting with `__`, `quantile`, and `le` on histograms;
-/// - [`Error::DuplicateLabel`], [`Error::LabelIsConstAndVariable`];
-/// - [`Error::InvalidBuckets`], [`Error::UnexpectedBuckets`];
-/// - [`Error::MissingLabelNames`], [`Error::UnexpectedLabelNames`];
-/// - [`Error::InvalidHierarchyValue`] for a level name that sanitizes to nothing;
-/// - [`Error::LevelRemoved`] when the level was taken out of the tree;
-/// - [`Error::AlreadyRegistered`] and [`Error::Registration`] from the level's registry.
+/// [`Error::Metric`] naming the metric, with one of these [`MetricErrorKind`]s:
+/// - [`InvalidName`](MetricErrorKind::InvalidName),
+///   [`InvalidPrefix`](MetricErrorKind::InvalidPrefix),
+///   [`NamingConvention`](MetricErrorKind::NamingConvention) (promtool's lints, by kind),
+///   [`EmptyHelp`](MetricErrorKind::EmptyHelp);
+/// - [`InvalidLabelName`](MetricErrorKind::InvalidLabelName) for a const key or variable name
+///   outside `[a-zA-Z_][a-zA-Z0-9_]*` (label names are validated, never rewritten);
+/// - [`HierarchyInjectedLabel`](MetricErrorKind::HierarchyInjectedLabel) for any of
+///   [`labels::HIERARCHY_INJECTED`];
+/// - [`ReservedLabel`](MetricErrorKind::ReservedLabel) for names starting with `__`, `quantile`
+///   and `le`; [`LabelNamingConvention`](MetricErrorKind::LabelNamingConvention) for camelCase;
+/// - [`DuplicateLabel`](MetricErrorKind::DuplicateLabel),
+///   [`LabelIsConstAndVariable`](MetricErrorKind::LabelIsConstAndVariable);
+/// - [`InvalidBuckets`](MetricErrorKind::InvalidBuckets),
+///   [`UnexpectedBuckets`](MetricErrorKind::UnexpectedBuckets);
+/// - [`MissingLabelNames`](MetricErrorKind::MissingLabelNames),
+///   [`UnexpectedLabelNames`](MetricErrorKind::UnexpectedLabelNames);
+/// - [`InvalidHierarchyValue`](MetricErrorKind::InvalidHierarchyValue) for a level name that
+///   sanitizes to nothing;
+/// - [`AlreadyRegistered`](MetricErrorKind::AlreadyRegistered) and
+///   [`Registration`](MetricErrorKind::Registration) from the level's registry.
+///
+/// [`Error::Level`] with [`LevelErrorKind::Removed`] when the level was taken out of the tree.
 ///
 /// The metric keeps its level attached to the tree until it is unregistered
 /// ([`MetricsRegistry::unregister`](crate::MetricsRegistry::unregister)) or the level is
@@ -250,20 +263,23 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
     let label_names = label_names.unwrap_or(&[]);
     let registry = hierarchy.get_metrics_registry();
     if registry.has_native(&metric) {
-        return Err(Error::AlreadyRegistered { metric });
+        return Err(Error::metric_error(
+            metric,
+            MetricErrorKind::AlreadyRegistered,
+        ));
     }
     let opts = Opts::new(metric.clone(), help).const_labels(all_const.into_iter().collect());
-    let built = <T as sealed::Sealed>::build(opts, buckets, label_names).map_err(|source| {
-        Error::Registration {
-            metric: metric.clone(),
-            source,
-        }
-    })?;
-    match registry.register(Box::new(built.clone())) {
-        Ok(()) => Ok(built),
-        Err(prometheus::Error::AlreadyReg) => Err(Error::AlreadyRegistered { metric }),
-        Err(source) => Err(Error::Registration { metric, source }),
-    }
+    let registered = <T as sealed::Sealed>::build(opts, buckets, label_names).and_then(|built| {
+        registry.register(Box::new(built.clone()))?;
+        Ok(built)
+    });
+    registered.map_err(|source| {
+        let kind = match source {
+            prometheus::Error::AlreadyReg => MetricErrorKind::AlreadyRegistered,
+            source => MetricErrorKind::Registration { source },
+        };
+        Error::metric_error(metric, kind)
+    })
 }
 
 /// A metric's name, help, labels and buckets, checked against every rule and with the
@@ -289,79 +305,36 @@ pub(crate) fn prepare<H: MetricsHierarchy + ?Sized>(
     buckets: Option<Vec<f64>>,
     label_names: Option<&[&str]>,
 ) -> Result<Prepared, Error> {
-    let short = sanitize_metric_name(name).map_err(|reason| Error::InvalidMetricName {
-        name: name.to_owned(),
-        reason,
-    })?;
+    let short = sanitize_metric_name(name)
+        .map_err(|reason| Error::metric_error(name, MetricErrorKind::InvalidName { reason }))?;
     let metric = if prefix.is_empty() {
         short
     } else {
         format!("{prefix}_{short}")
     };
-    if !prefix.is_empty() && !is_valid_metric_name(prefix) {
-        return Err(Error::InvalidPrefix {
-            metric,
-            prefix: prefix.to_owned(),
-        });
-    }
-    if let Err(problem) = engine_gauges_rules::check_metric_name(&metric, kind.metric_type()) {
-        let reason = problem.to_string();
-        return Err(Error::NamingConvention {
-            metric,
-            kind,
-            reason,
-        });
-    }
-    if help.trim().is_empty() {
-        return Err(Error::EmptyHelp { metric });
-    }
-
-    let mut const_keys = HashSet::new();
-    for &(key, _) in const_labels {
-        check_label_name(&metric, key)?;
-        if !const_keys.insert(key) {
-            return Err(Error::DuplicateLabel {
-                metric,
-                label: key.to_owned(),
-            });
-        }
-    }
-
-    let label_names = match (kind.is_vec(), label_names) {
-        (true, Some(names)) if !names.is_empty() => names,
-        (true, _) => return Err(Error::MissingLabelNames { metric, kind }),
-        (false, Some(_)) => return Err(Error::UnexpectedLabelNames { metric, kind }),
-        (false, None) => &[],
-    };
-    let mut variable = HashSet::new();
-    for &label in label_names {
-        check_label_name(&metric, label)?;
-        if !variable.insert(label) {
-            return Err(Error::DuplicateLabel {
-                metric,
-                label: label.to_owned(),
-            });
-        }
-        if const_keys.contains(label) {
-            return Err(Error::LabelIsConstAndVariable {
-                metric,
-                label: label.to_owned(),
-            });
-        }
-    }
-
-    let buckets = check_buckets(&metric, kind, buckets)?;
+    let checked = check_metric(
+        kind,
+        prefix,
+        &metric,
+        help,
+        const_labels,
+        buckets,
+        label_names,
+    );
+    let buckets = checked.map_err(|kind| Error::metric_error(&metric, kind))?;
 
     let mut all_const: HashMap<String, String> = HashMap::new();
     for (label, value) in injected_labels(hierarchy) {
         let sanitized = if label == labels::WORKER_ID {
             value
         } else {
-            sanitize_label_name(&value).map_err(|reason| Error::InvalidHierarchyValue {
-                metric: metric.clone(),
-                label,
-                value,
-                reason,
+            sanitize_label_name(&value).map_err(|reason| {
+                let kind = MetricErrorKind::InvalidHierarchyValue {
+                    label,
+                    value,
+                    reason,
+                };
+                Error::metric_error(&metric, kind)
             })?
         };
         all_const.insert(label.to_owned(), sanitized);
@@ -371,9 +344,10 @@ pub(crate) fn prepare<H: MetricsHierarchy + ?Sized>(
     }
     let registry = hierarchy.get_metrics_registry();
     if registry.is_removed() {
-        return Err(Error::LevelRemoved {
-            level: registry.describe(),
-        });
+        return Err(Error::level_error(
+            registry.describe(),
+            LevelErrorKind::Removed,
+        ));
     }
     let mut const_labels: Vec<(String, String)> = all_const.into_iter().collect();
     const_labels.sort();
@@ -385,50 +359,100 @@ pub(crate) fn prepare<H: MetricsHierarchy + ?Sized>(
     })
 }
 
+/// Every rule on what the caller gave, in the order the errors are reported; on success, the
+/// histogram's buckets (empty for other kinds).
+fn check_metric(
+    kind: MetricKind,
+    prefix: &str,
+    metric: &str,
+    help: &str,
+    const_labels: &[(&str, &str)],
+    buckets: Option<Vec<f64>>,
+    label_names: Option<&[&str]>,
+) -> Result<Vec<f64>, MetricErrorKind> {
+    if !prefix.is_empty() && !is_valid_metric_name(prefix) {
+        return Err(MetricErrorKind::InvalidPrefix {
+            prefix: prefix.to_owned(),
+        });
+    }
+    if let Err(problem) = engine_gauges_rules::check_metric_name(metric, kind.metric_type()) {
+        return Err(MetricErrorKind::NamingConvention {
+            metric_kind: kind,
+            reason: problem.to_string(),
+        });
+    }
+    if help.trim().is_empty() {
+        return Err(MetricErrorKind::EmptyHelp);
+    }
+
+    let mut const_keys = HashSet::new();
+    for &(key, _) in const_labels {
+        check_label_name(key)?;
+        if !const_keys.insert(key) {
+            return Err(MetricErrorKind::DuplicateLabel {
+                label: key.to_owned(),
+            });
+        }
+    }
+
+    let label_names = match (kind.is_vec(), label_names) {
+        (true, Some(names)) if !names.is_empty() => names,
+        (true, _) => return Err(MetricErrorKind::MissingLabelNames { metric_kind: kind }),
+        (false, Some(_)) => {
+            return Err(MetricErrorKind::UnexpectedLabelNames { metric_kind: kind });
+        }
+        (false, None) => &[],
+    };
+    let mut variable = HashSet::new();
+    for &label in label_names {
+        check_label_name(label)?;
+        if !variable.insert(label) {
+            return Err(MetricErrorKind::DuplicateLabel {
+                label: label.to_owned(),
+            });
+        }
+        if const_keys.contains(label) {
+            return Err(MetricErrorKind::LabelIsConstAndVariable {
+                label: label.to_owned(),
+            });
+        }
+    }
+
+    check_buckets(kind, buckets)
+}
+
 /// Checks a caller's label name (const key or variable name) against every naming rule. The
 /// engine's auto-labels (`model`, `model_name`) are ordinary labels here: a caller of
 /// `create_metric` sets them itself.
-pub(crate) fn check_label_name(metric: &str, label: &str) -> Result<(), Error> {
-    let (metric, owned) = (metric.to_owned(), label.to_owned());
+pub(crate) fn check_label_name(label: &str) -> Result<(), MetricErrorKind> {
+    let owned = label.to_owned();
     match label_rule(label) {
         Ok(()) | Err(LabelProblem::EngineAuto) => Ok(()),
-        Err(LabelProblem::Empty | LabelProblem::Invalid) => Err(Error::InvalidLabelName {
-            metric,
-            label: owned,
-        }),
-        Err(LabelProblem::HierarchyInjected) => Err(Error::HierarchyInjectedLabel {
-            metric,
-            label: owned,
-        }),
-        Err(problem @ LabelProblem::CamelCase) => Err(Error::LabelNamingConvention {
-            metric,
+        Err(LabelProblem::Empty | LabelProblem::Invalid) => {
+            Err(MetricErrorKind::InvalidLabelName { label: owned })
+        }
+        Err(LabelProblem::HierarchyInjected) => {
+            Err(MetricErrorKind::HierarchyInjectedLabel { label: owned })
+        }
+        Err(problem @ LabelProblem::CamelCase) => Err(MetricErrorKind::LabelNamingConvention {
             label: owned,
             reason: problem.message(),
         }),
-        Err(problem) => Err(Error::ReservedLabel {
-            metric,
+        Err(problem) => Err(MetricErrorKind::ReservedLabel {
             label: owned,
             reason: problem.message(),
         }),
     }
 }
 
-fn check_buckets(
-    metric: &str,
-    kind: MetricKind,
-    buckets: Option<Vec<f64>>,
-) -> Result<Vec<f64>, Error> {
+fn check_buckets(kind: MetricKind, buckets: Option<Vec<f64>>) -> Result<Vec<f64>, MetricErrorKind> {
     match (kind.is_histogram(), buckets) {
         (false, None) => Ok(Vec::new()),
-        (false, Some(_)) => Err(Error::UnexpectedBuckets {
-            metric: metric.to_owned(),
-            kind,
-        }),
+        (false, Some(_)) => Err(MetricErrorKind::UnexpectedBuckets { metric_kind: kind }),
         (true, None) => Ok(crate::buckets::DEFAULT.to_vec()),
         (true, Some(buckets)) => match engine_gauges_rules::check_buckets(&buckets) {
             Ok(()) => Ok(buckets),
-            Err(problem) => Err(Error::InvalidBuckets {
-                metric: metric.to_owned(),
+            Err(problem) => Err(MetricErrorKind::InvalidBuckets {
                 buckets,
                 reason: problem.message(),
             }),

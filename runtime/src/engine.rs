@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use prometheus::core::Collector;
 
+use crate::error::MetricErrorKind;
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
 use crate::names::sanitize_label_name;
 use crate::{Error, MetricsRegistry, labels, registry::PrometheusExpositionFormatCallback};
@@ -56,8 +57,8 @@ impl EngineConfig {
     ///
     /// # Errors
     /// [`Error::DataParallelSize`] when the size is 0, wider than a per-rank table holds
-    /// ([`MAX_RANK_SPAN`](crate::per_rank::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`; checked
-    /// before anything is allocated.
+    /// ([`MAX_RANK_SPAN`](crate::per_rank::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`;
+    /// checked before anything is allocated.
     pub fn dp_ranks(&self) -> Result<Vec<u32>, Error> {
         let start = self.data_parallel_start_rank.unwrap_or(0);
         let size = self.data_parallel_size.unwrap_or(1);
@@ -205,8 +206,9 @@ impl EngineMetrics {
     /// ([`BridgeLabels::Engine`] gives its series the same labels as the engine's own metrics).
     ///
     /// # Errors
-    /// [`Error::InvalidHierarchyValue`] when a level's name cannot become a label value (only
-    /// with [`BridgeLabels::Engine`]); nothing is bridged then.
+    /// [`MetricErrorKind::InvalidHierarchyValue`](crate::error::MetricErrorKind::InvalidHierarchyValue)
+    /// when a level's name cannot become a label value (only with [`BridgeLabels::Engine`]);
+    /// nothing is bridged then.
     pub fn add_collector(
         &self,
         collector: Box<dyn Collector>,
@@ -250,11 +252,13 @@ impl EngineMetrics {
             let value = if label == labels::WORKER_ID {
                 value
             } else {
-                sanitize_label_name(&value).map_err(|reason| Error::InvalidHierarchyValue {
-                    metric: "a bridged collector".to_owned(),
-                    label,
-                    value,
-                    reason,
+                sanitize_label_name(&value).map_err(|reason| {
+                    let kind = MetricErrorKind::InvalidHierarchyValue {
+                        label,
+                        value,
+                        reason,
+                    };
+                    Error::metric_error("a bridged collector", kind)
                 })?
             };
             out.push((label.to_owned(), value));

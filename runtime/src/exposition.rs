@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, VARY};
 use http::{HeaderMap, Response, StatusCode};
 
+use crate::error::ScrapeErrorKind;
 use crate::render::{Page, start_or_join};
 use crate::{Error, MetricsRegistry, render::ScrapeOptions};
 
@@ -167,7 +168,7 @@ fn page_response(body: Bytes) -> Response<Bytes> {
 /// A failed scrape's answer: 503 for a timeout, 500 otherwise, with a one-line body.
 fn error_response(error: &Error) -> Response<Bytes> {
     let status = match error {
-        Error::ScrapeTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Scrape(ScrapeErrorKind::Timeout { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     tracing::error!(%error, status = status.as_u16(), "metrics scrape failed");
@@ -267,10 +268,10 @@ mod tests {
 
     #[test]
     fn a_timeout_is_a_503_and_other_failures_a_500_with_one_line() {
-        let timeout = error_response(&Error::ScrapeTimeout {
+        let timeout = error_response(&Error::Scrape(ScrapeErrorKind::Timeout {
             timeout: Duration::from_secs(1),
             running: "update callback #1 of\nthe scraped registry".to_owned(),
-        });
+        }));
         assert_eq!(timeout.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = String::from_utf8(timeout.body().to_vec()).expect("utf-8");
         assert_eq!(body.lines().count(), 1, "{body}");
@@ -280,7 +281,7 @@ mod tests {
             ),
             "{body}"
         );
-        let failed = error_response(&Error::ReentrantScrape);
+        let failed = error_response(&Error::Scrape(ScrapeErrorKind::Reentrant));
         assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(failed.headers()[CONTENT_TYPE], TEXT_PLAIN);
     }

@@ -15,8 +15,10 @@ pub trait EngineGauges: Sized + Send + Sync + 'static {
     ///
     /// # Errors
     /// Any error of [`create_metric`](crate::create_metric) (for example
-    /// [`Error::AlreadyRegistered`] when the set is registered twice at one level), and
-    /// [`Error::RankSpanTooLarge`]. On error nothing of the set stays registered.
+    /// [`MetricErrorKind::AlreadyRegistered`](crate::error::MetricErrorKind::AlreadyRegistered)
+    /// when the set is registered twice at one level), and
+    /// [`MetricErrorKind::RankSpanTooLarge`](crate::error::MetricErrorKind::RankSpanTooLarge). On
+    /// error nothing of the set stays registered.
     fn register(metrics: &EngineMetrics, dp_ranks: &[u32]) -> Result<Self, Error>;
 
     /// Takes every metric of the set off `metrics`' level, so that the set can be registered
@@ -28,8 +30,9 @@ pub trait EngineGauges: Sized + Send + Sync + 'static {
     /// on the page until the set is unregistered.
     ///
     /// # Errors
-    /// [`Error::NotRegistered`] naming the first metric the level does not hold (one unregistered
-    /// before, or a set registered at another level); the others are still unregistered.
+    /// [`MetricErrorKind::NotRegistered`](crate::error::MetricErrorKind::NotRegistered) naming the
+    /// first metric the level does not hold (one unregistered before, or a set registered at
+    /// another level); the others are still unregistered.
     fn unregister(self, metrics: &EngineMetrics) -> Result<(), Error> {
         let _ = metrics;
         drop(self);
@@ -63,14 +66,15 @@ pub struct MetricDescriptor {
     pub label_values: &'static [&'static [&'static str]],
     /// A histogram's bucket upper bounds (the `+Inf` bucket is implied); empty for other kinds.
     pub buckets: &'static [f64],
-    /// For a per-rank field, how many undeclared ranks it takes before it drops writes to new
-    /// ones ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS) unless the
+    /// For a per-rank field, how many undeclared ranks it takes before it drops writes to new ones
+    /// ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS) unless the
     /// field sets `max_undeclared_ranks`).
     pub max_undeclared_ranks: u32,
     /// Const labels declared on the set.
     pub const_labels: &'static [(&'static str, &'static str)],
-    /// Labels the runtime adds at registration ([`labels::RUNTIME_INJECTED`](crate::labels::RUNTIME_INJECTED)),
-    /// where the hierarchy and engine configuration provide them.
+    /// Labels the runtime adds at registration
+    /// ([`labels::RUNTIME_INJECTED`](crate::labels::RUNTIME_INJECTED)), where the hierarchy and
+    /// engine configuration provide them.
     pub injected_labels: &'static [&'static str],
     /// The Rust field.
     pub field: &'static str,

@@ -55,6 +55,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, oneshot};
 
+use crate::error::ServerErrorKind;
 use crate::exposition::text_response;
 use crate::registry::lock;
 use crate::{Error, MetricsRegistry, render::ScrapeOptions};
@@ -221,8 +222,9 @@ impl MetricsServer {
     /// so metrics created later appear on the page).
     ///
     /// # Errors
-    /// - [`Error::Bind`] when the address cannot be bound (in use, not local, not permitted).
-    /// - [`Error::ServerStart`] when the server's thread or runtime cannot be created.
+    /// - [`ServerErrorKind::Bind`] when the address cannot be bound (in use, not local, not
+    ///   permitted).
+    /// - [`ServerErrorKind::Start`] when the server's thread or runtime cannot be created.
     pub fn start(addr: SocketAddr, registry: MetricsRegistry) -> Result<Self, Error> {
         Self::start_with(addr, registry, ServerOptions::default())
     }
@@ -236,9 +238,11 @@ impl MetricsServer {
         registry: MetricsRegistry,
         options: ServerOptions,
     ) -> Result<Self, Error> {
-        let bind_error = |source| Error::Bind {
-            addr: addr.to_string(),
-            source,
+        let bind_error = |source| {
+            Error::Server(ServerErrorKind::Bind {
+                addr: addr.to_string(),
+                source,
+            })
         };
         let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
@@ -249,9 +253,11 @@ impl MetricsServer {
         let thread = std::thread::Builder::new()
             .name("engine-gauges-http".to_owned())
             .spawn(move || serve_thread(listener, registry, options, stopped, &ready))
-            .map_err(|source| Error::ServerStart {
-                step: "spawning its thread",
-                source,
+            .map_err(|source| {
+                Error::Server(ServerErrorKind::Start {
+                    step: "spawning its thread",
+                    source,
+                })
             })?;
         match is_ready.recv() {
             Ok(Ok(())) => {}
@@ -262,10 +268,10 @@ impl MetricsServer {
             }
             Err(mpsc::RecvError) => {
                 let _ = thread.join();
-                return Err(Error::ServerStart {
+                return Err(Error::Server(ServerErrorKind::Start {
                     step: "starting its runtime",
                     source: io::Error::other("the server thread ended before it was ready"),
-                });
+                }));
             }
         }
         tracing::info!(%local_addr, path = MetricsServer::PATH, "serving metrics");
@@ -339,10 +345,10 @@ fn serve_thread(
     {
         Ok(runtime) => runtime,
         Err(source) => {
-            let _ = ready.send(Err(Error::ServerStart {
+            let _ = ready.send(Err(Error::Server(ServerErrorKind::Start {
                 step: "building its runtime",
                 source,
-            }));
+            })));
             return;
         }
     };
@@ -353,10 +359,10 @@ fn serve_thread(
     let listener = match listener {
         Ok(listener) => listener,
         Err(source) => {
-            let _ = ready.send(Err(Error::ServerStart {
+            let _ = ready.send(Err(Error::Server(ServerErrorKind::Start {
                 step: "registering its socket",
                 source,
-            }));
+            })));
             return;
         }
     };

@@ -38,6 +38,7 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use crate::error::LevelErrorKind;
 use crate::hierarchy::MetricsHierarchy;
 use crate::names::sanitize_label_name;
 use crate::registry::lock;
@@ -91,17 +92,16 @@ impl Node {
     /// The child of `kind` named `name`, created and linked when it is not attached, with a handle
     /// on it.
     fn child(self: &Arc<Self>, kind: &'static str, name: &str) -> Result<NodeRef, Error> {
-        sanitize_label_name(name).map_err(|reason| Error::InvalidLevelName {
-            level: kind,
-            name: name.to_owned(),
-            reason,
+        sanitize_label_name(name).map_err(|reason| {
+            Error::level_error(
+                format!("{kind} `{name}`"),
+                LevelErrorKind::InvalidName { reason },
+            )
         })?;
         let mut children = lock(&self.children);
         // Under the lock: a removal of this level takes the same lock before it marks it.
         if self.registry.is_removed() {
-            return Err(Error::LevelRemoved {
-                level: self.describe(),
-            });
+            return Err(Error::level_error(self.describe(), LevelErrorKind::Removed));
         }
         let node = children
             .entry((kind, name.to_owned()))
@@ -310,7 +310,9 @@ impl MetricsRoot {
     /// The namespace `name` directly under the root.
     ///
     /// # Errors
-    /// [`Error::InvalidLevelName`] if `name` has no character valid in a label value.
+    /// [`Error::Level`] with
+    /// [`LevelErrorKind::InvalidName`](crate::error::LevelErrorKind::InvalidName) if `name` has no
+    /// character valid in a label value.
     pub fn namespace(&self, name: &str) -> Result<Namespace, Error> {
         Ok(Namespace {
             root: self.clone(),
@@ -357,7 +359,9 @@ impl Namespace {
     /// The namespace `name` nested in this one.
     ///
     /// # Errors
-    /// [`Error::InvalidLevelName`] if `name` has no character valid in a label value.
+    /// [`Error::Level`] with
+    /// [`LevelErrorKind::InvalidName`](crate::error::LevelErrorKind::InvalidName) if `name` has no
+    /// character valid in a label value.
     pub fn namespace(&self, name: &str) -> Result<Namespace, Error> {
         Ok(Namespace {
             root: self.root.clone(),
@@ -370,7 +374,9 @@ impl Namespace {
     /// The component `name` in this namespace.
     ///
     /// # Errors
-    /// [`Error::InvalidLevelName`] if `name` has no character valid in a label value.
+    /// [`Error::Level`] with
+    /// [`LevelErrorKind::InvalidName`](crate::error::LevelErrorKind::InvalidName) if `name` has no
+    /// character valid in a label value.
     pub fn component(&self, name: &str) -> Result<Component, Error> {
         Ok(Component {
             node: self.node.0.child("component", name)?,
@@ -414,7 +420,9 @@ impl Component {
     /// The endpoint `name` of this component.
     ///
     /// # Errors
-    /// [`Error::InvalidLevelName`] if `name` has no character valid in a label value.
+    /// [`Error::Level`] with
+    /// [`LevelErrorKind::InvalidName`](crate::error::LevelErrorKind::InvalidName) if `name` has no
+    /// character valid in a label value.
     pub fn endpoint(&self, name: &str) -> Result<Endpoint, Error> {
         Ok(Endpoint {
             node: self.node.0.child("endpoint", name)?,
@@ -560,10 +568,10 @@ macro_rules! removable_level {
             ///
             /// Metrics, callbacks and collectors registered on it are not served any more: writes
             /// to a metric kept from it still succeed, but are seen by no page, as after
-            /// `prometheus::Registry::unregister`. Other handles on the removed level stay
-            /// valid; asking them for a child or creating a metric on them fails with
-            /// [`Error::LevelRemoved`]. Removing a level that is already out of the tree changes
-            /// nothing.
+            /// `prometheus::Registry::unregister`. Other handles on the removed level stay valid;
+            /// asking them for a child or creating a metric on them fails with [`Error::Level`]
+            /// with [`LevelErrorKind::Removed`](crate::error::LevelErrorKind::Removed). Removing a
+            /// level that is already out of the tree changes nothing.
             pub fn remove(self) {
                 self.node.remove();
             }

@@ -78,7 +78,7 @@ pub mod buckets;
 mod create;
 mod encode;
 mod engine;
-mod error;
+pub mod error;
 mod expfmt;
 #[cfg(feature = "http")]
 mod exposition;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use prometheus::{Gauge, IntGauge};
 
 use crate::Error;
+use crate::error::MetricErrorKind;
 use crate::family::{Family, LabelSet, out_of_range};
 use crate::metric::{Metric, Series};
 use crate::store::{Table, TableKind};
@@ -135,8 +136,8 @@ fn outside<K: TableKind, M>(table: &Table<K>, rank: u32, column: usize) -> Serie
 /// Declared ranks are seeded at 0 so the family renders from the start, unless the field is
 /// `unseeded`: then a rank's series (and so the family) appears with its first write.
 ///
-/// Ranks beyond the declared span are bounded per family (`#[metric(max_undeclared_ranks = N)]`,
-/// by default [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS)): past the
+/// Ranks beyond the declared span are bounded per family (`#[metric(max_undeclared_ranks = N)]`, by
+/// default [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS)): past the
 /// bound, writes to new ranks are dropped and counted in
 /// [`DROPPED_WRITES`](crate::bound::DROPPED_WRITES).
 ///
@@ -153,20 +154,24 @@ impl<R: RankMetric> PerRank<R> {
             return Ok(());
         };
         if max - min >= MAX_RANK_SPAN {
-            return Err(Error::RankSpanTooLarge {
-                metric: metric.to_owned(),
-                min,
-                max,
-                limit: MAX_RANK_SPAN,
-            });
+            return Err(Error::metric_error(
+                metric,
+                MetricErrorKind::RankSpanTooLarge {
+                    min,
+                    max,
+                    limit: MAX_RANK_SPAN,
+                },
+            ));
         }
         let series = (u64::from(max - min) + 1).saturating_mul(R::width() as u64);
         if series > MAX_TABLE_SERIES {
-            return Err(Error::TooManySeries {
-                metric: metric.to_owned(),
-                series,
-                limit: MAX_TABLE_SERIES,
-            });
+            return Err(Error::metric_error(
+                metric,
+                MetricErrorKind::TooManySeries {
+                    series,
+                    limit: MAX_TABLE_SERIES,
+                },
+            ));
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::bound::RankBound;
 use crate::create::prepare;
+use crate::error::MetricErrorKind;
 use crate::metric::Series;
 use crate::store::{FamilyText, Native, Ranks, Repr, Table, TableKind};
 use crate::{
@@ -144,18 +145,22 @@ impl<'a> Registrar<'a> {
     ) -> Result<Family<L, M>, Error> {
         let d = self.descriptor(index);
         if d.variable_labels.len() != L::ARITY {
-            return Err(Error::LabelCount {
-                metric: d.name.to_owned(),
-                expected: L::ARITY,
-                given: d.variable_labels.len(),
-            });
+            return Err(Error::metric_error(
+                d.name,
+                MetricErrorKind::LabelCount {
+                    expected: L::ARITY,
+                    given: d.variable_labels.len(),
+                },
+            ));
         }
         if L::CARDINALITY as u64 > crate::per_rank::MAX_TABLE_SERIES {
-            return Err(Error::TooManySeries {
-                metric: d.name.to_owned(),
-                series: L::CARDINALITY as u64,
-                limit: crate::per_rank::MAX_TABLE_SERIES,
-            });
+            return Err(Error::metric_error(
+                d.name,
+                MetricErrorKind::TooManySeries {
+                    series: L::CARDINALITY as u64,
+                    limit: crate::per_rank::MAX_TABLE_SERIES,
+                },
+            ));
         }
         Ok(Family::new(self.table::<Family<L, M>>(d, None)?))
     }
@@ -241,7 +246,8 @@ impl Drop for Registrar<'_> {
 /// Takes a `prometheus` field of a set off `metrics`' level.
 ///
 /// # Errors
-/// [`Error::NotRegistered`] when the level does not hold it.
+/// [`MetricErrorKind::NotRegistered`](crate::error::MetricErrorKind::NotRegistered) when the level
+/// does not hold it.
 pub fn unregister<T: CreateMetric>(
     metrics: &EngineMetrics,
     _metric: &'static str,

@@ -63,12 +63,13 @@ pub struct LifecycleGauges {
 }
 
 impl LifecycleGauges {
-    /// Registers the lifecycle metrics at `metrics`' level and sets the model load time (the measured
-    /// duration of `engine.start()`); drain and cleanup start at 0.
+    /// Registers the lifecycle metrics at `metrics`' level and sets the model load time (the
+    /// measured duration of `engine.start()`); drain and cleanup start at 0.
     ///
     /// # Errors
-    /// As [`EngineGauges::register`]; for example [`Error::AlreadyRegistered`] when the level
-    /// already has them.
+    /// As [`EngineGauges::register`]; for example
+    /// [`MetricErrorKind::AlreadyRegistered`](crate::error::MetricErrorKind::AlreadyRegistered)
+    /// when the level already has them.
     pub fn new(metrics: &EngineMetrics, model_load_time_seconds: f64) -> Result<Self, Error> {
         let gauges = Self::register(metrics, &[])?;
         gauges.model_load_time_seconds.set(model_load_time_seconds);

@@ -12,6 +12,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
 use crate::Error;
+use crate::error::MetricErrorKind;
 use crate::foreign::{Bridge, Source};
 use crate::levels::{LevelGuard, Node};
 use crate::names::is_valid_label_name;
@@ -284,8 +285,10 @@ impl MetricsRegistry {
     /// collector's families.
     ///
     /// # Errors
-    /// [`Error::InvalidLabelName`] for a label name outside `[a-zA-Z_][a-zA-Z0-9_]*` or starting
-    /// with `__`, [`Error::DuplicateLabel`] for a name given twice; nothing is bridged then.
+    /// [`MetricErrorKind::InvalidLabelName`](crate::error::MetricErrorKind::InvalidLabelName) for a
+    /// label name outside `[a-zA-Z_][a-zA-Z0-9_]*` or starting with `__`,
+    /// [`MetricErrorKind::DuplicateLabel`](crate::error::MetricErrorKind::DuplicateLabel) for a
+    /// name given twice; nothing is bridged then.
     pub fn add_collector_with_labels(
         &self,
         collector: Box<dyn Collector>,
@@ -340,9 +343,10 @@ impl MetricsRegistry {
                 .iter()
                 .any(|family| family.name() == name)
         {
-            return Err(Error::AlreadyRegistered {
-                metric: name.to_owned(),
-            });
+            return Err(Error::metric_error(
+                name,
+                MetricErrorKind::AlreadyRegistered,
+            ));
         }
         natives.push(Arc::downgrade(native));
         Ok(())
@@ -440,8 +444,9 @@ impl MetricsRegistry {
     /// ```
     ///
     /// # Errors
-    /// [`Error::NotRegistered`] when the metric is not registered here: created at another level,
-    /// or already unregistered. Nothing changes then.
+    /// [`MetricErrorKind::NotRegistered`](crate::error::MetricErrorKind::NotRegistered) when the
+    /// metric is not registered here: created at another level, or already unregistered. Nothing
+    /// changes then.
     pub fn unregister(&self, metric: &dyn Collector) -> Result<(), Error> {
         let descs: Vec<Desc> = metric.desc().into_iter().cloned().collect();
         let name = match descs.as_slice() {
@@ -452,11 +457,10 @@ impl MetricsRegistry {
                 .collect::<Vec<_>>()
                 .join("`, `"),
         };
-        self.unregister_boxed(Box::new(Descs(descs)))
-            .map_err(|_| Error::NotRegistered {
-                metric: name,
-                level: self.describe(),
-            })
+        self.unregister_boxed(Box::new(Descs(descs))).map_err(|_| {
+            let level = self.describe();
+            Error::metric_error(name, MetricErrorKind::NotRegistered { level })
+        })
     }
 
     /// This registry and its descendants, depth-first, pre-order, children in the order they were
@@ -500,12 +504,13 @@ impl MetricsRegistry {
     /// copied into a `String`.
     ///
     /// # Errors
-    /// - [`Error::ReentrantScrape`] when called from a callback of this same registry's scrape
-    ///   (the callback's failure is then counted by the outer scrape);
-    /// - [`Error::ScrapeTimeout`] when the page is not ready within the timeout, naming the part
-    ///   still running;
-    /// - [`Error::ScrapeFailed`] when the render could not run (no thread could be started, or
-    ///   too many renders are still stuck).
+    /// - [`ScrapeErrorKind::Reentrant`](crate::error::ScrapeErrorKind::Reentrant) when called from
+    ///   a callback of this same registry's scrape (the callback's failure is then counted by the
+    ///   outer scrape);
+    /// - [`ScrapeErrorKind::Timeout`](crate::error::ScrapeErrorKind::Timeout) when the page is not
+    ///   ready within the timeout, naming the part still running;
+    /// - [`ScrapeErrorKind::Failed`](crate::error::ScrapeErrorKind::Failed) when the render could
+    ///   not run (no thread could be started, or too many renders are still stuck).
     pub fn prometheus_expfmt_combined(&self) -> Result<String, Error> {
         self.scrape(&ScrapeOptions::default())
             .map(|page| page.as_str().to_owned())
@@ -543,16 +548,18 @@ fn bridge_labels(what: &str, given: &[(&str, &str)]) -> Result<Vec<(String, Stri
     let mut out: Vec<(String, String)> = Vec::with_capacity(given.len());
     for &(label, value) in given {
         if !is_valid_label_name(label) || label.starts_with("__") {
-            return Err(Error::InvalidLabelName {
-                metric: what.to_owned(),
-                label: label.to_owned(),
-            });
+            let label = label.to_owned();
+            return Err(Error::metric_error(
+                what,
+                MetricErrorKind::InvalidLabelName { label },
+            ));
         }
         if out.iter().any(|(l, _)| l == label) {
-            return Err(Error::DuplicateLabel {
-                metric: what.to_owned(),
-                label: label.to_owned(),
-            });
+            let label = label.to_owned();
+            return Err(Error::metric_error(
+                what,
+                MetricErrorKind::DuplicateLabel { label },
+            ));
         }
         out.push((label.to_owned(), value.to_owned()));
     }

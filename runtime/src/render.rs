@@ -17,6 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::error::ScrapeErrorKind;
 use crate::registry::{MetricsRegistry, lock};
 use crate::scrape::{Context, Late, panic_message, render_page};
 
@@ -48,8 +49,9 @@ impl ScrapeOptions {
         Self::default()
     }
 
-    /// How long a scrape may take before it is answered with [`Error::ScrapeTimeout`], and how
-    /// long a part may run before later scrapes take it as stuck and skip it (default
+    /// How long a scrape may take before it is answered with
+    /// [`ScrapeErrorKind::Timeout`](crate::error::ScrapeErrorKind::Timeout), and how long a part
+    /// may run before later scrapes take it as stuck and skip it (default
     /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT), 10 s). A zero timeout is taken as 1 ms.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -158,8 +160,9 @@ fn registry_id(registry: &MetricsRegistry) -> usize {
 /// Joins `registry`'s render in flight, or starts one.
 ///
 /// # Errors
-/// [`Error::ReentrantScrape`] from a callback of the same registry's render;
-/// [`Error::ScrapeFailed`] when no render thread can be started.
+/// [`ScrapeErrorKind::Reentrant`](crate::error::ScrapeErrorKind::Reentrant) from a callback of the
+/// same registry's render; [`ScrapeErrorKind::Failed`](crate::error::ScrapeErrorKind::Failed) when
+/// no render thread can be started.
 pub(crate) fn start_or_join(
     registry: &MetricsRegistry,
     options: &ScrapeOptions,
@@ -167,7 +170,7 @@ pub(crate) fn start_or_join(
     let id = registry_id(registry);
     let rendering = RENDERING.with(Cell::get);
     if rendering == Some(id) {
-        return Err(Error::ReentrantScrape);
+        return Err(Error::Scrape(ScrapeErrorKind::Reentrant));
     }
     let held = HELD.with(Cell::get);
     // From inside a callback (of another registry's render), a render of our own that skips the
@@ -259,13 +262,13 @@ impl Pool {
             return Ok(());
         }
         if state.alive >= MAX_RENDER_THREADS {
-            return Err(Error::ScrapeFailed {
+            return Err(Error::Scrape(ScrapeErrorKind::Failed {
                 reason: format!(
                     "{} renders are still running, most likely stuck in callbacks that do not return; \
                      fix those callbacks (the scrapes that gave up on them logged which part they were running)",
                     state.alive
                 ),
-            });
+            }));
         }
         state.alive += 1;
         drop(state);
@@ -276,9 +279,9 @@ impl Pool {
             Ok(_) => Ok(()),
             Err(error) => {
                 lock(&self.state).alive -= 1;
-                Err(Error::ScrapeFailed {
+                Err(Error::Scrape(ScrapeErrorKind::Failed {
                     reason: format!("could not start a render thread: {error}"),
-                })
+                }))
             }
         }
     }
@@ -340,14 +343,14 @@ impl Render {
     fn answer(outcome: &Result<Page, String>) -> Result<Page, Error> {
         outcome
             .clone()
-            .map_err(|reason| Error::ScrapeFailed { reason })
+            .map_err(|reason| Error::Scrape(ScrapeErrorKind::Failed { reason }))
     }
 
     fn timed_out(&self, running: &str) -> Error {
-        Error::ScrapeTimeout {
+        Error::Scrape(ScrapeErrorKind::Timeout {
             timeout: self.timeout,
             running: running.to_owned(),
-        }
+        })
     }
 
     /// The page, waiting at most until `deadline` (and never past the render's own deadline).

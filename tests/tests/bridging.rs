@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::core::{Collector, Desc};
 use engine_gauges::prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 use engine_gauges::prometheus::{self, Gauge, IntCounter, IntCounterVec, Opts};
@@ -410,12 +411,18 @@ fn injected_labels_are_checked_when_the_bridge_is_added() {
         (&[("__reserved", "x")][..], "__reserved"),
     ] {
         match registry.add_collector_with_labels(counter(), labels) {
-            Err(Error::InvalidLabelName { label, .. }) => assert_eq!(label, bad),
+            Err(Error::Metric {
+                kind: MetricErrorKind::InvalidLabelName { label, .. },
+                ..
+            }) => assert_eq!(label, bad),
             other => panic!("{labels:?}: {other:?}"),
         }
     }
     match registry.add_collector_with_labels(counter(), &[("a", "1"), ("a", "2")]) {
-        Err(Error::DuplicateLabel { label, .. }) => assert_eq!(label, "a"),
+        Err(Error::Metric {
+            kind: MetricErrorKind::DuplicateLabel { label, .. },
+            ..
+        }) => assert_eq!(label, "a"),
         other => panic!("{other:?}"),
     }
     // Nothing was bridged by the refused calls.

@@ -1,5 +1,6 @@
 //! `#[derive(EngineGauges)]` and the reference gauge sets: registration, golden pages, updates.
 
+use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::{Gauge, GaugeVec, IntGauge, IntGaugeVec};
 use engine_gauges::{
     ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, MetricsHierarchy,
@@ -261,7 +262,10 @@ fn registering_twice_is_an_error_and_leaves_the_page_alone() {
     first.total_blocks.rank(0).set(5);
     let before = page(metrics.registry());
     match ComponentGauges::new(&metrics, &[0, 1]) {
-        Err(Error::AlreadyRegistered { metric }) => {
+        Err(Error::Metric {
+            metric,
+            kind: MetricErrorKind::AlreadyRegistered,
+        }) => {
             assert_eq!(metric, "dynamo_component_total_blocks")
         }
         other => panic!("{other:?}"),
@@ -287,7 +291,7 @@ fn a_failed_registration_rolls_back_the_fields_before_it() {
     let before = page(metrics.registry());
     let err = ComponentGauges::new(&metrics, &[0, 1]).unwrap_err();
     assert!(
-        matches!(&err, Error::AlreadyRegistered { metric } if metric == "dynamo_component_kv_cache_hit_rate"),
+        matches!(&err, Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered } if metric == "dynamo_component_kv_cache_hit_rate"),
         "{err:?}"
     );
     assert_eq!(
@@ -306,9 +310,12 @@ fn a_rank_span_too_wide_is_refused_before_anything_registers() {
     assert!(
         matches!(
             err,
-            Error::RankSpanTooLarge {
-                min: 0,
-                max: 1_048_576,
+            Error::Metric {
+                kind: MetricErrorKind::RankSpanTooLarge {
+                    min: 0,
+                    max: 1_048_576,
+                    ..
+                },
                 ..
             }
         ),

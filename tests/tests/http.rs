@@ -8,6 +8,7 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use engine_gauges::error::{ScrapeErrorKind, ServerErrorKind};
 use engine_gauges::prometheus::{Counter, Gauge, GaugeVec, Histogram, IntGauge, IntGaugeVec};
 use engine_gauges::{
     EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
@@ -400,10 +401,10 @@ fn a_taken_port_is_a_bind_error_naming_the_address() {
     let addr = taken.local_addr().expect("addr");
     let error = MetricsServer::start(addr, MetricsRegistry::new()).expect_err("port is taken");
     match &error {
-        Error::Bind {
+        Error::Server(ServerErrorKind::Bind {
             addr: reported,
             source,
-        } => {
+        }) => {
             assert_eq!(reported, &addr.to_string());
             assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
         }
@@ -417,7 +418,7 @@ fn a_taken_port_is_a_bind_error_naming_the_address() {
     let first = MetricsServer::start(loopback(), MetricsRegistry::new()).expect("first");
     let second = MetricsServer::start(first.local_addr(), MetricsRegistry::new());
     assert!(
-        matches!(second, Err(Error::Bind { .. })),
+        matches!(second, Err(Error::Server(ServerErrorKind::Bind { .. }))),
         "a second server on {}: {second:?}",
         first.local_addr()
     );
@@ -872,7 +873,7 @@ fn a_callback_scraping_its_registry_from_another_thread_nests_once() {
         "the inner scrape took {inner_took:?}"
     );
     match inner {
-        Err(Error::ScrapeTimeout { running, .. }) => {
+        Err(Error::Scrape(ScrapeErrorKind::Timeout { running, .. })) => {
             assert_eq!(running, "update callback #1 of the scraped registry");
         }
         other => panic!("the inner scrape: {other:?}"),

@@ -2,6 +2,7 @@
 //! snapshots, histogram timers, the lifecycle family, `create_metric`'s refusals, promtool, and
 //! registration rollback.
 
+use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::{
     Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec,
     IntGauge, IntGaugeVec,
@@ -583,7 +584,7 @@ fn refused<T: CreateMetric>(
 fn refuses_a_counter_without_total() {
     let err = refused::<IntCounter>("requests", None, None);
     assert!(
-        matches!(&err, Error::NamingConvention { metric, kind: MetricKind::IntCounter, .. } if metric == "dynamo_component_requests"),
+        matches!(&err, Error::Metric { metric, kind: MetricErrorKind::NamingConvention { metric_kind: MetricKind::IntCounter, .. } } if metric == "dynamo_component_requests"),
         "{err:?}"
     );
 }
@@ -594,8 +595,11 @@ fn refuses_a_gauge_ending_in_total() {
     assert!(
         matches!(
             &err,
-            Error::NamingConvention {
-                kind: MetricKind::Gauge,
+            Error::Metric {
+                kind: MetricErrorKind::NamingConvention {
+                    metric_kind: MetricKind::Gauge,
+                    ..
+                },
                 ..
             }
         ),
@@ -609,8 +613,11 @@ fn refuses_a_histogram_ending_in_count() {
     assert!(
         matches!(
             &err,
-            Error::NamingConvention {
-                kind: MetricKind::Histogram,
+            Error::Metric {
+                kind: MetricErrorKind::NamingConvention {
+                    metric_kind: MetricKind::Histogram,
+                    ..
+                },
                 ..
             }
         ),
@@ -622,7 +629,7 @@ fn refuses_a_histogram_ending_in_count() {
 fn refuses_a_type_word_in_the_name() {
     let err = refused::<Gauge>("queue_gauge", None, None);
     assert!(
-        matches!(&err, Error::NamingConvention { reason, .. } if reason.contains("gauge")),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::NamingConvention { reason, .. }, .. } if reason.contains("gauge")),
         "{err:?}"
     );
 }
@@ -630,14 +637,32 @@ fn refuses_a_type_word_in_the_name() {
 #[test]
 fn refuses_milliseconds_and_names_seconds() {
     let err = refused::<Histogram>("latency_milliseconds", None, None);
-    assert!(matches!(&err, Error::NamingConvention { .. }), "{err:?}");
+    assert!(
+        matches!(
+            &err,
+            Error::Metric {
+                kind: MetricErrorKind::NamingConvention { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("_seconds"), "{err}");
 }
 
 #[test]
 fn refuses_kb_and_names_bytes() {
     let err = refused::<IntGauge>("cache_kb", None, None);
-    assert!(matches!(&err, Error::NamingConvention { .. }), "{err:?}");
+    assert!(
+        matches!(
+            &err,
+            Error::Metric {
+                kind: MetricErrorKind::NamingConvention { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("_bytes"), "{err}");
 }
 
@@ -645,7 +670,7 @@ fn refuses_kb_and_names_bytes() {
 fn refuses_a_camel_case_name() {
     let err = refused::<Gauge>("queueDepth", None, None);
     assert!(
-        matches!(&err, Error::NamingConvention { metric, .. } if metric == "dynamo_component_queueDepth"),
+        matches!(&err, Error::Metric { metric, kind: MetricErrorKind::NamingConvention { .. } } if metric == "dynamo_component_queueDepth"),
         "{err:?}"
     );
 }
@@ -654,7 +679,7 @@ fn refuses_a_camel_case_name() {
 fn refuses_a_colon_in_the_name() {
     let err = refused::<Gauge>("queue:depth", None, None);
     assert!(
-        matches!(&err, Error::NamingConvention { metric, .. } if metric == "dynamo_component_queue:depth"),
+        matches!(&err, Error::Metric { metric, kind: MetricErrorKind::NamingConvention { .. } } if metric == "dynamo_component_queue:depth"),
         "{err:?}"
     );
 }
@@ -663,7 +688,7 @@ fn refuses_a_colon_in_the_name() {
 fn refuses_le_on_a_gauge_vec() {
     let err = refused::<GaugeVec>("queue_size", None, Some(&["le"]));
     assert!(
-        matches!(&err, Error::ReservedLabel { label, .. } if label == "le"),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::ReservedLabel { label, .. }, .. } if label == "le"),
         "{err:?}"
     );
 }
@@ -672,7 +697,7 @@ fn refuses_le_on_a_gauge_vec() {
 fn refuses_quantile() {
     let err = refused::<IntCounterVec>("requests_total", None, Some(&["quantile"]));
     assert!(
-        matches!(&err, Error::ReservedLabel { label, .. } if label == "quantile"),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::ReservedLabel { label, .. }, .. } if label == "quantile"),
         "{err:?}"
     );
 }
@@ -681,7 +706,7 @@ fn refuses_quantile() {
 fn refuses_a_camel_case_label() {
     let err = refused::<IntGaugeVec>("waiting_requests", None, Some(&["loraAdapter"]));
     assert!(
-        matches!(&err, Error::LabelNamingConvention { label, .. } if label == "loraAdapter"),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::LabelNamingConvention { label, .. }, .. } if label == "loraAdapter"),
         "{err:?}"
     );
 }
@@ -690,7 +715,7 @@ fn refuses_a_camel_case_label() {
 fn refuses_buckets_not_increasing() {
     let err = refused::<Histogram>("latency_seconds", Some(vec![1.0, 0.5]), None);
     assert!(
-        matches!(&err, Error::InvalidBuckets { buckets, .. } if buckets == &[1.0, 0.5]),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::InvalidBuckets { buckets, .. }, .. } if buckets == &[1.0, 0.5]),
         "{err:?}"
     );
 }
@@ -699,7 +724,7 @@ fn refuses_buckets_not_increasing() {
 fn refuses_nan_buckets() {
     let err = refused::<Histogram>("latency_seconds", Some(vec![0.1, f64::NAN]), None);
     assert!(
-        matches!(&err, Error::InvalidBuckets { buckets, .. } if buckets.len() == 2 && buckets[1].is_nan()),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::InvalidBuckets { buckets, .. }, .. } if buckets.len() == 2 && buckets[1].is_nan()),
         "{err:?}"
     );
 }
@@ -708,7 +733,7 @@ fn refuses_nan_buckets() {
 fn refuses_empty_buckets() {
     let err = refused::<HistogramVec>("latency_seconds", Some(Vec::new()), Some(&["phase"]));
     assert!(
-        matches!(&err, Error::InvalidBuckets { buckets, .. } if buckets.is_empty()),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::InvalidBuckets { buckets, .. }, .. } if buckets.is_empty()),
         "{err:?}"
     );
 }
@@ -894,7 +919,7 @@ fn a_failed_registration_rolls_back_and_leaves_the_page_byte_identical() {
     );
     let err = Colliding::register(&metrics, &[0, 1]).unwrap_err();
     assert!(
-        matches!(&err, Error::AlreadyRegistered { metric } if metric == "dynamo_component_served_total"),
+        matches!(&err, Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered } if metric == "dynamo_component_served_total"),
         "{err:?}"
     );
     assert_eq!(page(metrics.registry()), before);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use engine_gauges::error::{LevelErrorKind, MetricErrorKind};
 use engine_gauges::prometheus::IntGauge;
 use engine_gauges::{Component, Error, MetricsRegistry, MetricsRoot, create_metric};
 
@@ -148,7 +149,10 @@ fn unregistering_a_create_metric_metric_takes_it_off_the_page_and_frees_its_name
     gauge.set(2);
     assert!(matches!(
         load(&endpoint),
-        Err(Error::AlreadyRegistered { .. })
+        Err(Error::Metric {
+            kind: MetricErrorKind::AlreadyRegistered,
+            ..
+        })
     ));
 
     endpoint.registry().unregister(&gauge).unwrap();
@@ -158,7 +162,7 @@ fn unregistering_a_create_metric_metric_takes_it_off_the_page_and_frees_its_name
     let error = endpoint.registry().unregister(&gauge).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "metric `dynamo_component_load` is not registered at endpoint `generate`; unregister a \
+        "metric `dynamo_component_load`: not registered at endpoint `generate`; unregister a \
          metric at the level it was created on, and only once"
     );
 
@@ -170,7 +174,7 @@ fn unregistering_a_create_metric_metric_takes_it_off_the_page_and_frees_its_name
     // From another level: refused, and nothing changes.
     let error = component.registry().unregister(&again).unwrap_err();
     assert!(
-        matches!(&error, Error::NotRegistered { metric, level }
+        matches!(&error, Error::Metric { metric, kind: MetricErrorKind::NotRegistered { level } }
             if metric == "dynamo_component_load" && level == "component `backend`"),
         "{error:?}"
     );
@@ -228,12 +232,13 @@ fn a_removed_level_refuses_new_metrics_and_children_with_an_error_saying_what_to
     let error = load(&kept).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "component `backend` was removed from the metrics tree; ask its parent for it again \
+        "component `backend`: the level was removed from the metrics tree; ask its parent for it \
+         again \
          (that gives a fresh level) and create the metric or child there"
     );
     let error = kept.endpoint("generate").unwrap_err();
     assert!(
-        matches!(&error, Error::LevelRemoved { level } if level == "component `backend`"),
+        matches!(&error, Error::Level { level, kind: LevelErrorKind::Removed } if level == "component `backend`"),
         "{error:?}"
     );
     // Removing a level that is already out changes nothing.

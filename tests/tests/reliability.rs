@@ -18,6 +18,7 @@ use std::sync::{Arc, Barrier, Once, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use engine_gauges::error::{LevelErrorKind, MetricErrorKind};
 use engine_gauges::names::{
     is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
 };
@@ -744,7 +745,13 @@ fn concurrent_registrations_of_one_gauge_set_let_exactly_one_win() {
                 assert!(
                     matches!(
                         error,
-                        Error::AlreadyRegistered { .. } | Error::Registration { .. }
+                        Error::Metric {
+                            kind: MetricErrorKind::AlreadyRegistered,
+                            ..
+                        } | Error::Metric {
+                            kind: MetricErrorKind::Registration { .. },
+                            ..
+                        }
                     ),
                     "{error:?}"
                 );
@@ -1049,12 +1056,10 @@ fn hierarchy_names_are_sanitized_and_unusable_ones_refused() {
             ("endpoint", component.endpoint(raw).map(drop)),
         ] {
             match result {
-                Err(Error::InvalidLevelName {
-                    level: got, name, ..
-                }) => {
-                    assert_eq!(got, level);
-                    assert_eq!(name, raw);
-                }
+                Err(Error::Level {
+                    level: got,
+                    kind: LevelErrorKind::InvalidName { .. },
+                }) => assert_eq!(got, format!("{level} `{raw}`")),
                 other => panic!("{level} {raw:?}: {other:?}"),
             }
         }
@@ -1408,21 +1413,35 @@ fn row(what: impl Into<String>, bad: Spec, expect: Expect, good: Spec) -> Row {
 
 fn invalid_label(label: &str) -> Expect {
     let label = label.to_owned();
-    Box::new(move |e| matches!(e, Error::InvalidLabelName { label: l, .. } if *l == label))
+    Box::new(
+        move |e| matches!(e, Error::Metric { kind: MetricErrorKind::InvalidLabelName { label: l, .. }, .. } if *l == label),
+    )
 }
 
 fn reserved(label: &str) -> Expect {
     let label = label.to_owned();
-    Box::new(move |e| matches!(e, Error::ReservedLabel { label: l, .. } if *l == label))
+    Box::new(
+        move |e| matches!(e, Error::Metric { kind: MetricErrorKind::ReservedLabel { label: l, .. }, .. } if *l == label),
+    )
 }
 
 fn injected(label: &str) -> Expect {
     let label = label.to_owned();
-    Box::new(move |e| matches!(e, Error::HierarchyInjectedLabel { label: l, .. } if *l == label))
+    Box::new(
+        move |e| matches!(e, Error::Metric { kind: MetricErrorKind::HierarchyInjectedLabel { label: l, .. }, .. } if *l == label),
+    )
 }
 
 fn bad_buckets() -> Expect {
-    Box::new(|e| matches!(e, Error::InvalidBuckets { .. }))
+    Box::new(|e| {
+        matches!(
+            e,
+            Error::Metric {
+                kind: MetricErrorKind::InvalidBuckets { .. },
+                ..
+            }
+        )
+    })
 }
 
 fn refusal_table() -> Vec<Row> {
@@ -1441,7 +1460,7 @@ fn refusal_table() -> Vec<Row> {
             format!("metric name {name:?}"),
             Spec::new(Gauge, name),
             Box::new(move |e| {
-                matches!(e, Error::InvalidMetricName { name: n, reason: r } if n == name && *r == reason)
+                matches!(e, Error::Metric { metric: n, kind: MetricErrorKind::InvalidName { reason: r } } if n == name && *r == reason)
             }),
             Spec::new(Gauge, "fixed_name"),
         ));
@@ -1451,7 +1470,7 @@ fn refusal_table() -> Vec<Row> {
         rows.push(row(
             format!("prefix {prefix:?}"),
             Spec::new(Gauge, "g").prefix(prefix),
-            Box::new(move |e| matches!(e, Error::InvalidPrefix { prefix: p, .. } if p == prefix)),
+            Box::new(move |e| matches!(e, Error::Metric { kind: MetricErrorKind::InvalidPrefix { prefix: p, .. }, .. } if p == prefix)),
             Spec::new(Gauge, "g").prefix("ok_prefix"),
         ));
     }
@@ -1461,7 +1480,7 @@ fn refusal_table() -> Vec<Row> {
             format!("help {help:?}"),
             Spec::new(Gauge, "g").help(help),
             Box::new(
-                |e| matches!(e, Error::EmptyHelp { metric } if metric == "dynamo_component_g"),
+                |e| matches!(e, Error::Metric { metric, kind: MetricErrorKind::EmptyHelp } if metric == "dynamo_component_g"),
             ),
             Spec::new(Gauge, "g"),
         ));
@@ -1523,13 +1542,13 @@ fn refusal_table() -> Vec<Row> {
     rows.push(row(
         "duplicate const keys",
         Spec::new(Gauge, "dup").consts(&[("a", "1"), ("a", "2")]),
-        Box::new(|e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a")),
+        Box::new(|e| matches!(e, Error::Metric { kind: MetricErrorKind::DuplicateLabel { label, .. }, .. } if label == "a")),
         Spec::new(Gauge, "dup").consts(&[("a", "1")]),
     ));
     rows.push(row(
         "duplicate variable names",
         Spec::new(GaugeVec, "dv").labels(Some(&["a", "a"])),
-        Box::new(|e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a")),
+        Box::new(|e| matches!(e, Error::Metric { kind: MetricErrorKind::DuplicateLabel { label, .. }, .. } if label == "a")),
         Spec::new(GaugeVec, "dv").labels(Some(&["a"])),
     ));
     rows.push(row(
@@ -1538,7 +1557,7 @@ fn refusal_table() -> Vec<Row> {
             .consts(&[("dp_rank", "0")])
             .labels(Some(&["dp_rank"])),
         Box::new(
-            |e| matches!(e, Error::LabelIsConstAndVariable { label, .. } if label == "dp_rank"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::LabelIsConstAndVariable { label, .. }, .. } if label == "dp_rank"),
         ),
         Spec::new(GaugeVec, "cv").labels(Some(&["dp_rank"])),
     ));
@@ -1565,7 +1584,7 @@ fn refusal_table() -> Vec<Row> {
         rows.push(row(
             format!("buckets on a {kind}"),
             Spec::new(kind, "nb").buckets(Some(vec![1.0])),
-            Box::new(move |e| matches!(e, Error::UnexpectedBuckets { kind: k, .. } if *k == kind)),
+            Box::new(move |e| matches!(e, Error::Metric { kind: MetricErrorKind::UnexpectedBuckets { metric_kind: k, .. }, .. } if *k == kind)),
             Spec::new(kind, "nb"),
         ));
     }
@@ -1582,7 +1601,7 @@ fn refusal_table() -> Vec<Row> {
                 format!("{kind} with labels {labels:?}"),
                 Spec::new(kind, "missing").labels(labels),
                 Box::new(
-                    move |e| matches!(e, Error::MissingLabelNames { kind: k, .. } if *k == kind),
+                    move |e| matches!(e, Error::Metric { kind: MetricErrorKind::MissingLabelNames { metric_kind: k, .. }, .. } if *k == kind),
                 ),
                 Spec::new(kind, "missing"),
             ));
@@ -1593,7 +1612,7 @@ fn refusal_table() -> Vec<Row> {
             format!("{kind} with variable labels"),
             Spec::new(kind, "scalar").labels(Some(&["a"])),
             Box::new(
-                move |e| matches!(e, Error::UnexpectedLabelNames { kind: k, .. } if *k == kind),
+                move |e| matches!(e, Error::Metric { kind: MetricErrorKind::UnexpectedLabelNames { metric_kind: k, .. }, .. } if *k == kind),
             ),
             Spec::new(kind, "scalar"),
         ));
@@ -1618,7 +1637,7 @@ fn create_metric_refuses_bad_input_and_registers_nothing() {
             Spec::new(MetricKind::Gauge, "uh").create(&level)
         }),
         expect: Box::new(|e| {
-            matches!(e, Error::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. } if value == "日本")
+            matches!(e, Error::Metric { kind: MetricErrorKind::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. }, .. } if value == "日本")
         }),
         fixed: Box::new(|c| Spec::new(MetricKind::Gauge, "uh").create(c)),
     });
@@ -1627,7 +1646,7 @@ fn create_metric_refuses_bad_input_and_registers_nothing() {
         what: "the same metric twice".to_owned(),
         attempt: Box::new(|c| Spec::new(MetricKind::Gauge, "seed").help("Seed.").create(c)),
         expect: Box::new(
-            |e| matches!(e, Error::AlreadyRegistered { metric } if metric == "dynamo_component_seed"),
+            |e| matches!(e, Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered } if metric == "dynamo_component_seed"),
         ),
         fixed: Box::new(|c| Spec::new(MetricKind::Gauge, "seed_other").create(c)),
     });
@@ -1640,7 +1659,7 @@ fn create_metric_refuses_bad_input_and_registers_nothing() {
                 .create(c)
         }),
         expect: Box::new(
-            |e| matches!(e, Error::Registration { metric, .. } if metric == "dynamo_component_seed"),
+            |e| matches!(e, Error::Metric { metric, kind: MetricErrorKind::Registration { .. } } if metric == "dynamo_component_seed"),
         ),
         // Any other shape under that name is refused for good: prometheus keeps one help text
         // and one set of label names per name.
@@ -1657,7 +1676,7 @@ fn create_metric_refuses_bad_input_and_registers_nothing() {
             .map(drop)
         }),
         expect: Box::new(
-            |e| matches!(e, Error::RankSpanTooLarge { min: 0, max, .. } if *max == MAX_RANK_SPAN),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::RankSpanTooLarge { min: 0, max, .. }, .. } if *max == MAX_RANK_SPAN),
         ),
         fixed: Box::new(|c| {
             ComponentGauges::new(
@@ -2153,7 +2172,10 @@ fn the_same_gauge_set_in_two_registries_serves_the_first() {
     // The same set twice at one level is refused and leaves the first alone.
     assert!(matches!(
         LifecycleGauges::new(&on_child, 3.0),
-        Err(Error::AlreadyRegistered { .. })
+        Err(Error::Metric {
+            kind: MetricErrorKind::AlreadyRegistered,
+            ..
+        })
     ));
     let (text, page) = scrape(&parent);
     assert_eq!(

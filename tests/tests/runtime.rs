@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use engine_gauges::error::{LevelErrorKind, MetricErrorKind};
 use engine_gauges::prometheus::{
     Counter, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec,
@@ -307,23 +308,25 @@ fn hierarchy_values_are_sanitized_and_unusable_names_refused() {
     ));
     for bad in ["", "日本語", "..."] {
         match root.namespace(bad) {
-            Err(Error::InvalidLevelName {
-                level: "namespace",
-                name,
-                ..
-            }) => assert_eq!(name, bad),
+            Err(Error::Level {
+                level,
+                kind: LevelErrorKind::InvalidName { .. },
+            }) => assert_eq!(level, format!("namespace `{bad}`")),
             other => panic!("namespace {bad:?}: {other:?}"),
         }
     }
     assert!(matches!(
         c.endpoint("—"),
-        Err(Error::InvalidLevelName {
-            level: "endpoint",
-            ..
-        })
+        Err(Error::Level {
+            level,
+            kind: LevelErrorKind::InvalidName { .. },
+        }) if level == "endpoint `—`"
     ));
     let message = root.namespace("日本語").unwrap_err().to_string();
-    assert!(message.contains("namespace name `日本語`"), "{message}");
+    assert!(
+        message.starts_with("namespace `日本語`: the name is invalid: "),
+        "{message}"
+    );
 }
 
 #[test]
@@ -331,7 +334,7 @@ fn user_hierarchy_value_that_sanitizes_to_nothing_is_an_error() {
     let h = NamedHierarchy::new("日本", &["drt", "ns", "comp"]);
     let err = create_metric::<Gauge, _>(&h, "g", "A gauge.", &[], None, None).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. } if value == "日本"),
+        matches!(&err, Error::Metric { kind: MetricErrorKind::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. }, .. } if value == "日本"),
         "{err:?}"
     );
 }
@@ -354,7 +357,7 @@ fn metric_names_are_sanitized() {
     // `:` survives sanitizing but breaks the naming conventions (recording rules own it).
     let colon = create_metric::<Gauge, _>(&c, "a:b", "A gauge.", &[], None, None);
     assert!(
-        matches!(&colon, Err(Error::NamingConvention { metric, .. }) if metric == "dynamo_component_a:b"),
+        matches!(&colon, Err(Error::Metric { metric, kind: MetricErrorKind::NamingConvention { .. } }) if metric == "dynamo_component_a:b"),
         "{colon:?}"
     );
     let frontend = MetricsRoot::new();
@@ -429,119 +432,201 @@ fn create_metric_rejections() {
         (
             "hierarchy const label",
             gauge("g", &[("dynamo_namespace", "x")]),
-            |e| matches!(e, Error::HierarchyInjectedLabel { label, .. } if label == "dynamo_namespace"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::HierarchyInjectedLabel { label, .. }, .. } if label == "dynamo_namespace"),
         ),
         (
             "hierarchy const label worker_id",
             gauge("g", &[("worker_id", "x")]),
-            |e| matches!(e, Error::HierarchyInjectedLabel { label, .. } if label == "worker_id"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::HierarchyInjectedLabel { label, .. }, .. } if label == "worker_id"),
         ),
         (
             "hierarchy variable label",
             vec(&[], &["dynamo_endpoint"]),
-            |e| matches!(e, Error::HierarchyInjectedLabel { label, .. } if label == "dynamo_endpoint"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::HierarchyInjectedLabel { label, .. }, .. } if label == "dynamo_endpoint"),
         ),
         (
             "duplicate const keys",
             gauge("g", &[("a", "1"), ("a", "2")]),
-            |e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::DuplicateLabel { label, .. }, .. } if label == "a"),
         ),
         (
             "duplicate variable names",
             vec(&[], &["a", "a"]),
-            |e| matches!(e, Error::DuplicateLabel { label, .. } if label == "a"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::DuplicateLabel { label, .. }, .. } if label == "a"),
         ),
         (
             "variable equals const",
             vec(&[("dp_rank", "0")], &["dp_rank"]),
-            |e| matches!(e, Error::LabelIsConstAndVariable { label, .. } if label == "dp_rank"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::LabelIsConstAndVariable { label, .. }, .. } if label == "dp_rank"),
         ),
         (
             "__ const label",
             gauge("g", &[("__secret", "x")]),
-            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "__secret"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::ReservedLabel { label, .. }, .. } if label == "__secret"),
         ),
         (
             "__ variable label",
             vec(&[], &["__name__"]),
-            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "__name__"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::ReservedLabel { label, .. }, .. } if label == "__name__"),
         ),
         (
             "le on a histogram",
             hist(Some(&["le"]), None),
-            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "le"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::ReservedLabel { label, .. }, .. } if label == "le"),
         ),
         (
             "quantile",
             vec(&[], &["quantile"]),
-            |e| matches!(e, Error::ReservedLabel { label, .. } if label == "quantile"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::ReservedLabel { label, .. }, .. } if label == "quantile"),
         ),
         ("empty metric name", gauge("", &[]), |e| {
-            matches!(e, Error::InvalidMetricName { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::InvalidName { .. },
+                    ..
+                }
+            )
         }),
         ("unsanitizable metric name", gauge("日本", &[]), |e| {
-            matches!(e, Error::InvalidMetricName { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::InvalidName { .. },
+                    ..
+                }
+            )
         }),
         (
             "invalid const label name",
             gauge("g", &[("a-b", "x")]),
-            |e| matches!(e, Error::InvalidLabelName { label, .. } if label == "a-b"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::InvalidLabelName { label, .. }, .. } if label == "a-b"),
         ),
         (
             "invalid variable label name",
             vec(&[], &["1a"]),
-            |e| matches!(e, Error::InvalidLabelName { label, .. } if label == "1a"),
+            |e| matches!(e, Error::Metric { kind: MetricErrorKind::InvalidLabelName { label, .. }, .. } if label == "1a"),
         ),
         (
             "empty help",
             create_metric::<Gauge, _>(&c, "g", "  ", &[], None, None).map(drop),
-            |e| matches!(e, Error::EmptyHelp { metric } if metric == "dynamo_component_g"),
+            |e| matches!(e, Error::Metric { metric, kind: MetricErrorKind::EmptyHelp } if metric == "dynamo_component_g"),
         ),
         ("empty buckets", hist(None, Some(vec![])), |e| {
-            matches!(e, Error::InvalidBuckets { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::InvalidBuckets { .. },
+                    ..
+                }
+            )
         }),
         ("unsorted buckets", hist(None, Some(vec![1.0, 0.5])), |e| {
-            matches!(e, Error::InvalidBuckets { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::InvalidBuckets { .. },
+                    ..
+                }
+            )
         }),
         ("repeated bucket", hist(None, Some(vec![1.0, 1.0])), |e| {
-            matches!(e, Error::InvalidBuckets { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::InvalidBuckets { .. },
+                    ..
+                }
+            )
         }),
         ("NaN bucket", hist(None, Some(vec![f64::NAN])), |e| {
-            matches!(e, Error::InvalidBuckets { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::InvalidBuckets { .. },
+                    ..
+                }
+            )
         }),
         (
             "infinite bucket",
             hist(None, Some(vec![1.0, f64::INFINITY])),
-            |e| matches!(e, Error::InvalidBuckets { .. }),
+            |e| {
+                matches!(
+                    e,
+                    Error::Metric {
+                        kind: MetricErrorKind::InvalidBuckets { .. },
+                        ..
+                    }
+                )
+            },
         ),
         (
             "buckets on a gauge",
             create_metric::<Gauge, _>(&c, "g", "Help.", &[], Some(vec![1.0]), None).map(drop),
-            |e| matches!(e, Error::UnexpectedBuckets { .. }),
+            |e| {
+                matches!(
+                    e,
+                    Error::Metric {
+                        kind: MetricErrorKind::UnexpectedBuckets { .. },
+                        ..
+                    }
+                )
+            },
         ),
         (
             "labels on a scalar",
             create_metric::<IntGauge, _>(&c, "g", "Help.", &[], None, Some(&["a"])).map(drop),
-            |e| matches!(e, Error::UnexpectedLabelNames { .. }),
+            |e| {
+                matches!(
+                    e,
+                    Error::Metric {
+                        kind: MetricErrorKind::UnexpectedLabelNames { .. },
+                        ..
+                    }
+                )
+            },
         ),
         (
             "no labels on a Vec",
             create_metric::<IntGaugeVec, _>(&c, "g", "Help.", &[], None, None).map(drop),
-            |e| matches!(e, Error::MissingLabelNames { .. }),
+            |e| {
+                matches!(
+                    e,
+                    Error::Metric {
+                        kind: MetricErrorKind::MissingLabelNames { .. },
+                        ..
+                    }
+                )
+            },
         ),
         ("empty labels on a Vec", vec(&[], &[]), |e| {
-            matches!(e, Error::MissingLabelNames { .. })
+            matches!(
+                e,
+                Error::Metric {
+                    kind: MetricErrorKind::MissingLabelNames { .. },
+                    ..
+                }
+            )
         }),
         (
             "invalid prefix",
             create_metric_with_prefix::<Gauge, _>(&c, "9x", "g", "Help.", &[], None, None)
                 .map(drop),
-            |e| matches!(e, Error::InvalidPrefix { .. }),
+            |e| {
+                matches!(
+                    e,
+                    Error::Metric {
+                        kind: MetricErrorKind::InvalidPrefix { .. },
+                        ..
+                    }
+                )
+            },
         ),
         (
             "second registration",
             gauge("taken", &[("k", "v")]),
-            |e| matches!(e, Error::AlreadyRegistered { metric } if metric == "dynamo_component_taken"),
+            |e| matches!(e, Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered } if metric == "dynamo_component_taken"),
         ),
         (
             "same name, other labels",
@@ -549,7 +634,15 @@ fn create_metric_rejections() {
                 create_metric::<GaugeVec, _>(&c, "v", "Help.", &[("k", "w")], None, Some(&["y"]))
                     .map(drop),
             ),
-            |e| matches!(e, Error::Registration { .. }),
+            |e| {
+                matches!(
+                    e,
+                    Error::Metric {
+                        kind: MetricErrorKind::Registration { .. },
+                        ..
+                    }
+                )
+            },
         ),
     ];
     for (what, result, expected) in cases {
@@ -590,7 +683,13 @@ fn model_is_an_ordinary_label_for_create_metric() {
         Some(&["model"]),
     );
     assert!(
-        matches!(&clash, Err(Error::LabelIsConstAndVariable { .. })),
+        matches!(
+            &clash,
+            Err(Error::Metric {
+                kind: MetricErrorKind::LabelIsConstAndVariable { .. },
+                ..
+            })
+        ),
         "{clash:?}"
     );
 }

@@ -1,6 +1,7 @@
 //! The crate's own store: its pages are byte for byte what prometheus's `TextEncoder` renders for
 //! the equivalent prometheus metrics, and its series live exactly as long as their owner.
 
+use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::{
     self, CounterVec, Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter,
     IntCounterVec, IntGauge, IntGaugeVec, Opts, TextEncoder,
@@ -291,7 +292,7 @@ fn a_dropped_set_leaves_the_page_and_can_register_again() {
     // Registered twice while the first lives: refused, and the first keeps its page.
     assert!(matches!(
         Owned::register(&metrics, &[0]),
-        Err(Error::AlreadyRegistered { metric }) if metric == "blocks"
+        Err(Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered }) if metric == "blocks"
     ));
     drop(set);
     assert_eq!(
@@ -399,7 +400,7 @@ fn unregistering_a_set_takes_its_prometheus_fields_off_the_page_too() {
     assert!(!text.contains("blocks"), "{text}");
     assert!(matches!(
         Mixed::register(&metrics, &[0]),
-        Err(Error::AlreadyRegistered { metric }) if metric == "load_seconds"
+        Err(Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered }) if metric == "load_seconds"
     ));
     drop(kept);
 
@@ -415,7 +416,10 @@ fn unregistering_a_set_takes_its_prometheus_fields_off_the_page_too() {
     // Unregistering a set from a level that does not hold it names the metric.
     let elsewhere = EngineMetrics::from_hierarchy(MetricsRoot::new());
     match again.unregister(&elsewhere) {
-        Err(Error::NotRegistered { metric, .. }) => assert_eq!(metric, "load_seconds"),
+        Err(Error::Metric {
+            metric,
+            kind: MetricErrorKind::NotRegistered { .. },
+        }) => assert_eq!(metric, "load_seconds"),
         other => panic!("{other:?}"),
     }
 }

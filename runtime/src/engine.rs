@@ -9,6 +9,7 @@ use prometheus::core::Collector;
 use crate::error::MetricErrorKind;
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
 use crate::names::sanitize_label_name;
+use crate::registry::collector_description;
 use crate::{Error, MetricsRegistry, labels, registry::PrometheusExpositionFormatCallback};
 
 /// Which labels a bridged collector's or registry's families get.
@@ -206,15 +207,15 @@ impl EngineMetrics {
     /// ([`BridgeLabels::Engine`] gives its series the same labels as the engine's own metrics).
     ///
     /// # Errors
-    /// [`MetricErrorKind::InvalidHierarchyValue`](crate::error::MetricErrorKind::InvalidHierarchyValue)
-    /// when a level's name cannot become a label value (only with [`BridgeLabels::Engine`]);
-    /// nothing is bridged then.
+    /// [`Error::Bridge`] naming the collector's families, with
+    /// [`MetricErrorKind::InvalidHierarchyValue`] when a level's name cannot become a label value
+    /// (only with [`BridgeLabels::Engine`]); nothing is bridged then.
     pub fn add_collector(
         &self,
         collector: Box<dyn Collector>,
         labels: BridgeLabels,
     ) -> Result<(), Error> {
-        let injected = self.bridge_labels(labels)?;
+        let injected = self.bridge_labels(labels, || collector_description(&*collector))?;
         let pairs: Vec<(&str, &str)> = injected
             .iter()
             .map(|(l, v)| (l.as_str(), v.as_str()))
@@ -233,7 +234,7 @@ impl EngineMetrics {
         registry: prometheus::Registry,
         labels: BridgeLabels,
     ) -> Result<(), Error> {
-        let injected = self.bridge_labels(labels)?;
+        let injected = self.bridge_labels(labels, || "a foreign registry".to_owned())?;
         let pairs: Vec<(&str, &str)> = injected
             .iter()
             .map(|(l, v)| (l.as_str(), v.as_str()))
@@ -243,7 +244,11 @@ impl EngineMetrics {
     }
 
     /// The labels a bridge injects, with hierarchy values sanitized as `create_metric` does.
-    fn bridge_labels(&self, labels: BridgeLabels) -> Result<Vec<(String, String)>, Error> {
+    fn bridge_labels(
+        &self,
+        labels: BridgeLabels,
+        bridged: impl Fn() -> String,
+    ) -> Result<Vec<(String, String)>, Error> {
         if labels == BridgeLabels::AsIs {
             return Ok(Vec::new());
         }
@@ -258,7 +263,10 @@ impl EngineMetrics {
                         value,
                         reason,
                     };
-                    Error::metric_error("a bridged collector", kind)
+                    Error::Bridge {
+                        bridged: bridged(),
+                        kind,
+                    }
                 })?
             };
             out.push((label.to_owned(), value));

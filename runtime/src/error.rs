@@ -4,6 +4,7 @@
 //! | --- | --- | --- |
 //! | [`Error::Metric`] | creating, registering or unregistering a metric or gauge set | `metric` |
 //! | [`Error::Level`] | creating a level of the hierarchy, or using one taken out of the tree | `level` |
+//! | [`Error::Bridge`] | bridging a foreign collector or registry with labels | the collector |
 //! | [`Error::DataParallelSize`] | reading the engine's data-parallel ranks | the ranks |
 //! | [`Error::Scrape`] | rendering the combined page | none |
 //! | [`Error::Server`] | starting the metrics server (feature `http`) | the address |
@@ -56,6 +57,16 @@ pub enum Error {
         kind: LevelErrorKind,
     },
 
+    /// Bridging a foreign `prometheus` collector or registry with injected labels was refused;
+    /// nothing was bridged.
+    Bridge {
+        /// What was being bridged: ``the collector of `vllm:num_requests_running` `` or
+        /// `a foreign registry`.
+        bridged: String,
+        /// What is wrong with the labels (a label name, or a hierarchy value).
+        kind: MetricErrorKind,
+    },
+
     /// An engine configuration whose data-parallel ranks cannot be served.
     DataParallelSize {
         /// `data_parallel_start_rank` (0 when absent).
@@ -106,6 +117,7 @@ impl fmt::Display for Error {
         match self {
             Error::Metric { metric, kind } => write!(f, "metric `{metric}`: {kind}"),
             Error::Level { level, kind } => write!(f, "{level}: {kind}"),
+            Error::Bridge { bridged, kind } => write!(f, "bridging {bridged}: {kind}"),
             Error::DataParallelSize {
                 start,
                 size,
@@ -131,6 +143,7 @@ impl std::error::Error for Error {
         match self {
             Error::Metric { kind, .. } => std::error::Error::source(kind),
             Error::Level { kind, .. } => std::error::Error::source(kind),
+            Error::Bridge { kind, .. } => std::error::Error::source(kind),
             Error::DataParallelSize { .. } => None,
             Error::Scrape(kind) => std::error::Error::source(kind),
             #[cfg(feature = "http")]

@@ -285,16 +285,16 @@ impl MetricsRegistry {
     /// collector's families.
     ///
     /// # Errors
-    /// [`MetricErrorKind::InvalidLabelName`](crate::error::MetricErrorKind::InvalidLabelName) for a
-    /// label name outside `[a-zA-Z_][a-zA-Z0-9_]*` or starting with `__`,
-    /// [`MetricErrorKind::DuplicateLabel`](crate::error::MetricErrorKind::DuplicateLabel) for a
-    /// name given twice; nothing is bridged then.
+    /// [`Error::Bridge`] naming the collector's families, with
+    /// [`MetricErrorKind::InvalidLabelName`] for a label name outside `[a-zA-Z_][a-zA-Z0-9_]*` or
+    /// starting with `__`, [`MetricErrorKind::DuplicateLabel`] for a name given twice; nothing is
+    /// bridged then.
     pub fn add_collector_with_labels(
         &self,
         collector: Box<dyn Collector>,
         labels: &[(&str, &str)],
     ) -> Result<(), Error> {
-        let labels = bridge_labels("a bridged collector", labels)?;
+        let labels = bridge_labels(|| collector_description(&*collector), labels)?;
         self.add_bridge(Source::Collector(Arc::from(collector)), labels);
         Ok(())
     }
@@ -308,7 +308,7 @@ impl MetricsRegistry {
         registry: prometheus::Registry,
         labels: &[(&str, &str)],
     ) -> Result<(), Error> {
-        let labels = bridge_labels("a bridged registry", labels)?;
+        let labels = bridge_labels(|| "a foreign registry".to_owned(), labels)?;
         self.add_bridge(Source::Registry(registry), labels);
         Ok(())
     }
@@ -448,15 +448,9 @@ impl MetricsRegistry {
     /// metric is not registered here: created at another level, or already unregistered. Nothing
     /// changes then.
     pub fn unregister(&self, metric: &dyn Collector) -> Result<(), Error> {
+        let name =
+            family_names(metric).unwrap_or_else(|| "(a collector without descriptors)".to_owned());
         let descs: Vec<Desc> = metric.desc().into_iter().cloned().collect();
-        let name = match descs.as_slice() {
-            [] => "(a collector without descriptors)".to_owned(),
-            descs => descs
-                .iter()
-                .map(|d| d.fq_name.as_str())
-                .collect::<Vec<_>>()
-                .join("`, `"),
-        };
         self.unregister_boxed(Box::new(Descs(descs))).map_err(|_| {
             let level = self.describe();
             Error::metric_error(name, MetricErrorKind::NotRegistered { level })
@@ -543,23 +537,48 @@ impl Collector for Descs {
     }
 }
 
-/// Checks the labels a bridge injects and owns them.
-fn bridge_labels(what: &str, given: &[(&str, &str)]) -> Result<Vec<(String, String)>, Error> {
+/// The names of a collector's families, joined as ``a`, `b`` (the caller adds the outer
+/// backticks), or `None` for a collector without descriptors.
+fn family_names(collector: &dyn Collector) -> Option<String> {
+    let descs = collector.desc();
+    (!descs.is_empty()).then(|| {
+        descs
+            .iter()
+            .map(|d| d.fq_name.as_str())
+            .collect::<Vec<_>>()
+            .join("`, `")
+    })
+}
+
+/// How a bridge error names a collector.
+pub(crate) fn collector_description(collector: &dyn Collector) -> String {
+    match family_names(collector) {
+        Some(names) => format!("the collector of `{names}`"),
+        None => "a collector without descriptors".to_owned(),
+    }
+}
+
+/// Checks the labels a bridge injects and owns them; `bridged` names what is bridged, for the
+/// error.
+fn bridge_labels(
+    bridged: impl Fn() -> String,
+    given: &[(&str, &str)],
+) -> Result<Vec<(String, String)>, Error> {
     let mut out: Vec<(String, String)> = Vec::with_capacity(given.len());
     for &(label, value) in given {
         if !is_valid_label_name(label) || label.starts_with("__") {
             let label = label.to_owned();
-            return Err(Error::metric_error(
-                what,
-                MetricErrorKind::InvalidLabelName { label },
-            ));
+            return Err(Error::Bridge {
+                bridged: bridged(),
+                kind: MetricErrorKind::InvalidLabelName { label },
+            });
         }
         if out.iter().any(|(l, _)| l == label) {
             let label = label.to_owned();
-            return Err(Error::metric_error(
-                what,
-                MetricErrorKind::DuplicateLabel { label },
-            ));
+            return Err(Error::Bridge {
+                bridged: bridged(),
+                kind: MetricErrorKind::DuplicateLabel { label },
+            });
         }
         out.push((label.to_owned(), value.to_owned()));
     }

@@ -411,20 +411,40 @@ fn injected_labels_are_checked_when_the_bridge_is_added() {
         (&[("__reserved", "x")][..], "__reserved"),
     ] {
         match registry.add_collector_with_labels(counter(), labels) {
-            Err(Error::Metric {
+            Err(Error::Bridge {
+                bridged,
                 kind: MetricErrorKind::InvalidLabelName { label, .. },
-                ..
-            }) => assert_eq!(label, bad),
+            }) => {
+                assert_eq!(label, bad);
+                assert_eq!(bridged, "the collector of `c_total`");
+            }
             other => panic!("{labels:?}: {other:?}"),
         }
     }
-    match registry.add_collector_with_labels(counter(), &[("a", "1"), ("a", "2")]) {
-        Err(Error::Metric {
+    let error = registry
+        .add_collector_with_labels(counter(), &[("a", "1"), ("a", "2")])
+        .unwrap_err();
+    match &error {
+        Error::Bridge {
             kind: MetricErrorKind::DuplicateLabel { label, .. },
             ..
-        }) => assert_eq!(label, "a"),
+        } => assert_eq!(label, "a"),
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        error.to_string(),
+        "bridging the collector of `c_total`: label `a` is given more than once; give each label \
+         once"
+    );
+    let error = registry
+        .add_foreign_registry_with_labels(prometheus::Registry::new(), &[("a-b", "1")])
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("bridging a foreign registry: label name `a-b` is invalid"),
+        "{error}"
+    );
     // Nothing was bridged by the refused calls.
     assert_eq!(registry.prometheus_expfmt_combined().expect("scrape"), "");
 }

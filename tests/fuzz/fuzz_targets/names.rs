@@ -11,6 +11,7 @@ mod names_model;
 use engine_gauges::names::{
     is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
 };
+use engine_gauges::error::LevelErrorKind;
 use engine_gauges::prometheus::Gauge;
 use engine_gauges::{Error, MetricsRoot, create_metric};
 use libfuzzer_sys::fuzz_target;
@@ -62,7 +63,10 @@ fuzz_target!(|input: &str| {
                 .expect("the gauge");
             assert_eq!(sample.label("dynamo_namespace"), want.as_deref());
         }
-        Err(Error::InvalidLevelName { .. }) => assert!(want.is_none()),
+        Err(Error::Level {
+            kind: LevelErrorKind::InvalidName { .. },
+            ..
+        }) => assert!(want.is_none()),
         Err(other) => panic!("unexpected error {other:?}"),
     }
 

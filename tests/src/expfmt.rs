@@ -1,5 +1,5 @@
 //! A small, strict parser of the Prometheus text exposition format (version 0.0.4), used to read
-//! pages back in the reliability tests and the fuzz targets.
+//! pages back in the integration tests and the fuzz targets.
 //!
 //! It accepts what a Prometheus server accepts and refuses what the runtime should never print:
 //! - every line ends with `\n` (so does the page, unless it is empty); blank lines are refused;
@@ -16,26 +16,25 @@
 //!   histograms, with an `le` label on buckets; the bare name for counters, gauges and untyped);
 //!   a sample that starts a new name without `# TYPE` is an untyped family;
 //! - a series (sample name and label set) appears once in the page.
-#![allow(dead_code)]
 
 use std::collections::{BTreeSet, HashSet};
 
 /// One sample line.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Sample {
+pub struct Sample {
     /// The sample's name (`_bucket`, `_sum`, `_count` included for histograms).
-    pub(crate) name: String,
+    pub name: String,
     /// Its labels in page order, values un-escaped.
-    pub(crate) labels: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
     /// Its value.
-    pub(crate) value: f64,
+    pub value: f64,
     /// Its timestamp in milliseconds, if the line has one.
-    pub(crate) timestamp: Option<i64>,
+    pub timestamp: Option<i64>,
 }
 
 impl Sample {
     /// The value of label `name`, if the sample has it.
-    pub(crate) fn label(&self, name: &str) -> Option<&str> {
+    pub fn label(&self, name: &str) -> Option<&str> {
         self.labels
             .iter()
             .find(|(n, _)| n == name)
@@ -43,48 +42,48 @@ impl Sample {
     }
 
     /// Whether the sample has exactly these labels, in any order.
-    pub(crate) fn has_labels(&self, labels: &[(&str, &str)]) -> bool {
+    pub fn has_labels(&self, labels: &[(&str, &str)]) -> bool {
         self.labels.len() == labels.len() && labels.iter().all(|(n, v)| self.label(n) == Some(*v))
     }
 }
 
 /// One metric family: its `# HELP`, `# TYPE` and samples.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Family {
+pub struct Family {
     /// The family name.
-    pub(crate) name: String,
+    pub name: String,
     /// The help text, un-escaped.
-    pub(crate) help: Option<String>,
+    pub help: Option<String>,
     /// The `# TYPE` line's type, if the family has one.
-    pub(crate) type_line: Option<String>,
+    pub type_line: Option<String>,
     /// The samples, in page order.
-    pub(crate) samples: Vec<Sample>,
+    pub samples: Vec<Sample>,
 }
 
 impl Family {
     /// `counter`, `gauge`, `histogram`, `summary` or `untyped` (also when no `# TYPE` was given).
-    pub(crate) fn kind(&self) -> &str {
+    pub fn kind(&self) -> &str {
         self.type_line.as_deref().unwrap_or("untyped")
     }
 }
 
 /// A parsed page.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Page {
+pub struct Page {
     /// The families, in page order.
-    pub(crate) families: Vec<Family>,
+    pub families: Vec<Family>,
     /// Comment lines other than `# HELP` and `# TYPE`, without the `#`.
-    pub(crate) comments: Vec<String>,
+    pub comments: Vec<String>,
 }
 
 impl Page {
     /// The family called `name`.
-    pub(crate) fn family(&self, name: &str) -> Option<&Family> {
+    pub fn family(&self, name: &str) -> Option<&Family> {
         self.families.iter().find(|f| f.name == name)
     }
 
     /// Every sample called `name`, whichever family it belongs to.
-    pub(crate) fn samples<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
+    pub fn samples<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
         self.families
             .iter()
             .flat_map(|f| f.samples.iter())
@@ -92,21 +91,21 @@ impl Page {
     }
 
     /// The value of the sample called `name` with exactly `labels`.
-    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         self.samples(name)
             .find(|s| s.has_labels(labels))
             .map(|s| s.value)
     }
 
     /// The value of the one sample called `name` whose label `label` is `value`.
-    pub(crate) fn value_where(&self, name: &str, label: &str, value: &str) -> Option<f64> {
+    pub fn value_where(&self, name: &str, label: &str, value: &str) -> Option<f64> {
         let mut found = self.samples(name).filter(|s| s.label(label) == Some(value));
         let first = found.next()?;
         found.next().is_none().then_some(first.value)
     }
 
     /// How many samples the page has.
-    pub(crate) fn sample_count(&self) -> usize {
+    pub fn sample_count(&self) -> usize {
         self.families.iter().map(|f| f.samples.len()).sum()
     }
 }
@@ -114,7 +113,7 @@ impl Page {
 const TYPES: [&str; 5] = ["counter", "gauge", "histogram", "summary", "untyped"];
 
 /// Parses a page, or says on which line and why it is not valid exposition text.
-pub(crate) fn parse(text: &str) -> Result<Page, String> {
+pub fn parse(text: &str) -> Result<Page, String> {
     let mut page = Page::default();
     if text.is_empty() {
         return Ok(page);
@@ -387,7 +386,7 @@ fn unescape_help(text: &str) -> Result<String, String> {
 }
 
 /// Parses a value as Go's `strconv.ParseFloat` does, less the forms Prometheus refuses.
-pub(crate) fn parse_value(text: &str) -> Option<f64> {
+pub fn parse_value(text: &str) -> Option<f64> {
     if text.is_empty() || text.contains(['_', 'p', 'P', 'x', 'X']) {
         return None;
     }
@@ -415,7 +414,7 @@ pub(crate) fn parse_value(text: &str) -> Option<f64> {
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-pub(crate) fn valid_metric_name(name: &str) -> bool {
+pub fn valid_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -424,10 +423,59 @@ pub(crate) fn valid_metric_name(name: &str) -> bool {
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`
-pub(crate) fn valid_label_name(name: &str) -> bool {
+pub fn valid_label_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse, parse_value};
+
+    /// The value rule agrees with Go's `ParseFloat` on the forms that matter, and pages that
+    /// break the format are refused.
+    #[test]
+    fn the_parsers_value_rule_matches_go() {
+        for (text, want) in [
+            ("inf", f64::INFINITY),
+            ("+Inf", f64::INFINITY),
+            ("-inf", f64::NEG_INFINITY),
+            ("-Inf", f64::NEG_INFINITY),
+            ("Infinity", f64::INFINITY),
+            ("1e3", 1000.0),
+            (".5", 0.5),
+            ("-0", -0.0),
+        ] {
+            assert_eq!(
+                parse_value(text).map(f64::to_bits),
+                Some(want.to_bits()),
+                "{text}"
+            );
+        }
+        assert!(parse_value("NaN").unwrap().is_nan());
+        assert!(parse_value("nan").unwrap().is_nan());
+        for bad in ["", "1_000", "0x1p3", "+NaN", "one", "1 2", "--1", "in"] {
+            assert_eq!(parse_value(bad), None, "{bad}");
+        }
+        for bad in [
+            "a{b=\"c\\t\"} 1\n",
+            "a{b=\"c} 1\n",
+            "a{b=\"c\",b=\"d\"} 1\n",
+            "a 1\na 2\n",
+            "a 1\nb 1\na{x=\"1\"} 1\n",
+            "# TYPE a histogram\na 1\n",
+            "# TYPE a gauge\n# TYPE a gauge\na 1\n",
+            "a 1",
+            "a 1\n\n",
+            "1a 1\n",
+            "a{1b=\"x\"} 1\n",
+            "a{b=c} 1\n",
+            "# TYPE a histogram\na_bucket 1\n",
+        ] {
+            assert!(parse(bad).is_err(), "accepted {bad:?}");
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 
 pub mod bad_text;
+pub mod expfmt;
 pub mod http_client;
+pub mod names_model;
 pub mod probe;
 pub mod programs;
 pub mod prometheus_server;

@@ -8,7 +8,6 @@
 //!   becomes one `_`; then leading `__` pairs are removed; then, if the first character is a
 //!   digit, a `_` is put in front. Empty input, input with no character of the set, and input with
 //!   nothing left after the `__` pairs are removed, are refused.
-#![allow(dead_code)]
 
 fn is_metric_char(c: char) -> bool {
     matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | ':')
@@ -19,7 +18,7 @@ fn is_label_char(c: char) -> bool {
 }
 
 /// What `sanitize_metric_name` should give: `None` when it should refuse.
-pub(crate) fn metric_name(input: &str) -> Option<String> {
+pub fn metric_name(input: &str) -> Option<String> {
     if !input.chars().any(is_metric_char) {
         return None;
     }
@@ -35,7 +34,7 @@ pub(crate) fn metric_name(input: &str) -> Option<String> {
 
 /// What `sanitize_label_name` (and so a hierarchy level's label value) should give: `None` when
 /// it should refuse.
-pub(crate) fn level_label_value(input: &str) -> Option<String> {
+pub fn level_label_value(input: &str) -> Option<String> {
     if !input.chars().any(is_label_char) {
         return None;
     }

@@ -5,11 +5,6 @@
 //! and, where `promtool` is on `PATH`, checked by `promtool check metrics`. The figures quoted in
 //! `RELIABILITY.md` are printed with `eprintln!`: run with `-- --nocapture` to see them.
 
-#[path = "../fuzz/src/expfmt.rs"]
-mod expfmt;
-#[path = "../fuzz/src/names_model.rs"]
-mod names_model;
-
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -33,9 +28,10 @@ use engine_gauges::{
     reference::ComponentGauges, reference::LifecycleGauges, scrape::SCRAPE_FAILURES,
 };
 use engine_gauges_tests::BareLevel;
+use engine_gauges_tests::expfmt::{self, Page};
+use engine_gauges_tests::names_model;
 use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
 use engine_gauges_tests::{programs, promtool};
-use expfmt::Page;
 use proptest::prelude::*;
 
 // ====================================================================================== helpers
@@ -1160,49 +1156,6 @@ fn special_float_values_round_trip() {
         "{text}"
     );
     promtool_check(&text);
-}
-
-/// The strict parser's value rule agrees with Go's on the forms that matter.
-#[test]
-fn the_parsers_value_rule_matches_go() {
-    for (text, want) in [
-        ("inf", f64::INFINITY),
-        ("+Inf", f64::INFINITY),
-        ("-inf", f64::NEG_INFINITY),
-        ("-Inf", f64::NEG_INFINITY),
-        ("Infinity", f64::INFINITY),
-        ("1e3", 1000.0),
-        (".5", 0.5),
-        ("-0", -0.0),
-    ] {
-        assert_eq!(
-            expfmt::parse_value(text).map(f64::to_bits),
-            Some(want.to_bits()),
-            "{text}"
-        );
-    }
-    assert!(expfmt::parse_value("NaN").unwrap().is_nan());
-    assert!(expfmt::parse_value("nan").unwrap().is_nan());
-    for bad in ["", "1_000", "0x1p3", "+NaN", "one", "1 2", "--1", "in"] {
-        assert_eq!(expfmt::parse_value(bad), None, "{bad}");
-    }
-    for bad in [
-        "a{b=\"c\\t\"} 1\n",
-        "a{b=\"c} 1\n",
-        "a{b=\"c\",b=\"d\"} 1\n",
-        "a 1\na 2\n",
-        "a 1\nb 1\na{x=\"1\"} 1\n",
-        "# TYPE a histogram\na 1\n",
-        "# TYPE a gauge\n# TYPE a gauge\na 1\n",
-        "a 1",
-        "a 1\n\n",
-        "1a 1\n",
-        "a{1b=\"x\"} 1\n",
-        "a{b=c} 1\n",
-        "# TYPE a histogram\na_bucket 1\n",
-    ] {
-        assert!(expfmt::parse(bad).is_err(), "accepted {bad:?}");
-    }
 }
 
 /// The real server reads the page: hostile label values and NaN/±Inf come back from its query API

@@ -2,11 +2,9 @@
 //! through the encoder and the strict parser and come back exactly.
 #![no_main]
 
-#[path = "../src/expfmt.rs"]
-mod expfmt;
-
 use engine_gauges::prometheus::GaugeVec;
 use engine_gauges::{MetricsRoot, create_metric};
+use engine_gauges_tests::expfmt;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (String, String, String, f64)| {

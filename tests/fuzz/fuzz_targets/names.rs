@@ -3,17 +3,13 @@
 //! it; level creation and `create_metric` agree with the sanitizers and never panic.
 #![no_main]
 
-#[path = "../src/expfmt.rs"]
-mod expfmt;
-#[path = "../src/names_model.rs"]
-mod names_model;
-
+use engine_gauges::error::LevelErrorKind;
 use engine_gauges::names::{
     is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
 };
-use engine_gauges::error::LevelErrorKind;
 use engine_gauges::prometheus::Gauge;
 use engine_gauges::{Error, MetricsRoot, create_metric};
+use engine_gauges_tests::{expfmt, names_model};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &str| {

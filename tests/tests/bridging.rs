@@ -12,15 +12,16 @@ use engine_gauges::{
     BridgeLabels, EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
 };
 use engine_gauges_tests::bad_text::{Outcome, bad_texts};
+use engine_gauges_tests::fixture::NamedLevel;
 use engine_gauges_tests::http_client::GzipSpy;
 use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
-use engine_gauges_tests::{BareLevel, programs, promtool};
+use engine_gauges_tests::{programs, promtool};
 
 /// A registry with one native gauge, `dynamo_component_alive 1`.
 fn level() -> MetricsRegistry {
     let registry = MetricsRegistry::new();
     let alive: Gauge = create_metric(
-        &BareLevel(registry.clone()),
+        &NamedLevel::bare(&registry),
         "alive",
         "Served whatever the bridges do.",
         &[],

@@ -3,10 +3,12 @@
 use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::{Gauge, GaugeVec, IntGauge, IntGaugeVec};
 use engine_gauges::{
-    ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, MetricsHierarchy,
-    MetricsRegistry, MetricsRoot, PerRank, create_metric, labels, metric::MetricKind,
-    reference::ComponentGauges, reference::LifecycleGauges, testing::TestHierarchy,
+    ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, MetricsRegistry,
+    MetricsRoot, PerRank, create_metric, labels, metric::MetricKind, reference::ComponentGauges,
+    reference::LifecycleGauges, testing::TestHierarchy,
 };
+
+use engine_gauges_tests::fixture::NamedLevel;
 
 fn page(registry: &MetricsRegistry) -> String {
     registry.prometheus_expfmt_combined().expect("scrape")
@@ -59,24 +61,7 @@ dynamo_component_model_load_time_seconds{{{LABELS}}} 12.5
 /// The reference's `lifecycle_gauges_register_and_observe`, against a positional hierarchy.
 #[test]
 fn lifecycle_gauges_register_and_observe() {
-    struct Named(MetricsRegistry, &'static str, Vec<Named>);
-    impl MetricsHierarchy for Named {
-        fn basename(&self) -> String {
-            self.1.to_owned()
-        }
-        fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
-            self.2.iter().map(|p| p as &dyn MetricsHierarchy).collect()
-        }
-        fn get_metrics_registry(&self) -> &MetricsRegistry {
-            &self.0
-        }
-    }
-    let leaf = |n| Named(MetricsRegistry::new(), n, Vec::new());
-    let endpoint = Named(
-        MetricsRegistry::new(),
-        "generate",
-        vec![leaf("drt"), leaf("dyn"), leaf("backend")],
-    );
+    let endpoint = NamedLevel::new("generate", &["drt", "dyn", "backend"]);
     let config = EngineConfig {
         model: "test-model".to_string(),
         ..Default::default()

@@ -5,11 +5,11 @@
 //! and, where `promtool` is on `PATH`, checked by `promtool check metrics`. The figures quoted in
 //! `RELIABILITY.md` are printed with `eprintln!`: run with `-- --nocapture` to see them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Once, mpsc};
+use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,164 +25,17 @@ use engine_gauges::{
     Component, ComponentSnapshot, EngineConfig, EngineMetrics, Error, MetricsHierarchy,
     MetricsRegistry, MetricsRoot, create_metric, create_metric_with_prefix, http::MetricsServer,
     labels, limits::MAX_RANK_SPAN, metric::MetricKind, names::COMPONENT_PREFIX,
-    reference::ComponentGauges, reference::LifecycleGauges, scrape::SCRAPE_FAILURES,
+    reference::ComponentGauges, reference::LifecycleGauges,
 };
-use engine_gauges_tests::BareLevel;
 use engine_gauges_tests::expfmt::{self, Page};
+use engine_gauges_tests::faults::{ON_PURPOSE, Progress, WATCHDOG, quiet_panics, with_watchdog};
+use engine_gauges_tests::fixture::NamedLevel;
+use engine_gauges_tests::hostile::{KIB_64, hostile_values};
 use engine_gauges_tests::names_model;
+use engine_gauges_tests::page::{failures, parse, promtool_check, scrape, shorten};
+use engine_gauges_tests::programs;
 use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
-use engine_gauges_tests::{programs, promtool};
 use proptest::prelude::*;
-
-// ====================================================================================== helpers
-
-/// Scrapes `registry` and parses the page strictly; a page that does not parse fails the test.
-fn scrape(registry: &MetricsRegistry) -> (String, Page) {
-    let text = registry
-        .prometheus_expfmt_combined()
-        .unwrap_or_else(|error| panic!("the scrape failed: {error}"));
-    let page = parse(&text);
-    (text, page)
-}
-
-fn parse(text: &str) -> Page {
-    expfmt::parse(text).unwrap_or_else(|error| panic!("{error}\n--- page\n{}", shorten(text)))
-}
-
-fn shorten(text: &str) -> String {
-    if text.len() <= 4000 {
-        return text.to_owned();
-    }
-    let mut end = 4000;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &text[..end], text.len())
-}
-
-/// `promtool check metrics` on `page`, when promtool is on `PATH` (the harness prints why a test
-/// skips it, and fails instead when `ENGINE_GAUGES_REQUIRE_PROMETHEUS=1`).
-fn promtool_check(page: &str) {
-    if let Some(promtool) = programs::promtool() {
-        promtool::check_metrics(&promtool, page).unwrap_or_else(|findings| {
-            panic!("{}", shorten(&findings));
-        });
-    }
-}
-
-/// Panics caused on purpose carry this marker; the panic hook installed by [`quiet_panics`] does
-/// not print them, so that hundreds of injected panics do not bury real failures.
-const ON_PURPOSE: &str = "[injected fault]";
-
-fn quiet_panics() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or_default();
-            if !message.contains(ON_PURPOSE) {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// Runs `body` on a thread of its own and fails the test (instead of hanging it) when it has not
-/// finished after `limit`. `progress` is shown in the failure, to tell a deadlock from slowness.
-fn with_watchdog<T: Send + 'static>(
-    what: &str,
-    limit: Duration,
-    progress: Arc<Progress>,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (done, finished) = mpsc::channel();
-    let worker = thread::Builder::new()
-        .name(format!("{what} (watched)"))
-        .spawn(move || {
-            let value = body();
-            let _ = done.send(());
-            value
-        })
-        .expect("spawn the watched thread");
-    match finished.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Ok(value) => value,
-            Err(payload) => std::panic::resume_unwind(payload),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-            "watchdog: `{what}` did not finish within {limit:?} (deadlock or livelock?); \
-             progress so far: {progress}"
-        ),
-    }
-}
-
-/// Counters a watched scenario keeps up to date, shown when the watchdog fires.
-#[derive(Debug, Default)]
-struct Progress {
-    updates: AtomicU64,
-    scrapes: AtomicU64,
-    levels: AtomicU64,
-}
-
-impl fmt::Display for Progress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} updates, {} scrapes, {} levels created",
-            self.updates.load(Ordering::Relaxed),
-            self.scrapes.load(Ordering::Relaxed),
-            self.levels.load(Ordering::Relaxed)
-        )
-    }
-}
-
-/// A user hierarchy level named `name` under `[root, parents..]`, over a given registry: the
-/// positional rule gives it labels from its name and its parents' names.
-struct Named {
-    registry: MetricsRegistry,
-    name: String,
-    parents: Vec<Named>,
-}
-
-impl Named {
-    fn new(registry: MetricsRegistry, name: &str, parents: &[&str]) -> Self {
-        Self {
-            registry,
-            name: name.to_owned(),
-            parents: parents
-                .iter()
-                .map(|p| Self::new(MetricsRegistry::new(), p, &[]))
-                .collect(),
-        }
-    }
-}
-
-impl MetricsHierarchy for Named {
-    fn basename(&self) -> String {
-        self.name.clone()
-    }
-    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
-        self.parents
-            .iter()
-            .map(|p| p as &dyn MetricsHierarchy)
-            .collect()
-    }
-    fn get_metrics_registry(&self) -> &MetricsRegistry {
-        &self.registry
-    }
-}
-
-/// The values a scrape-failure counter shows on `page`, by kind.
-fn failures(page: &Page) -> BTreeMap<String, f64> {
-    page.samples(SCRAPE_FAILURES)
-        .map(|s| (s.label("kind").unwrap_or_default().to_owned(), s.value))
-        .collect()
-}
 
 // ================================================================================ 1. load
 
@@ -192,8 +45,6 @@ const WRITERS: usize = 8;
 const SCRAPERS: usize = 2;
 /// How long the writers and scrapers run.
 const LOAD: Duration = Duration::from_secs(2);
-/// The watchdog's limit for the whole scenario.
-const WATCHDOG: Duration = Duration::from_secs(30);
 /// A writer stops after this many iterations even if the time is not up.
 const MAX_ITERATIONS: u64 = 50_000_000;
 /// Metric writes per writer iteration (see `writer_iteration`).
@@ -768,51 +619,6 @@ fn concurrent_registrations_of_one_gauge_set_let_exactly_one_win() {
 }
 
 // ======================================================================= 2. hostile values
-
-const KIB_64: usize = 64 * 1024;
-
-/// 64 KiB (at least) of text mixing every character that needs care.
-fn text_64k() -> String {
-    let unit = "a\"b\\c\nd\te 日本 🦀 ";
-    let mut text = String::with_capacity(KIB_64 + unit.len());
-    while text.len() < KIB_64 {
-        text.push_str(unit);
-    }
-    text
-}
-
-/// Label values that need escaping, or look like syntax, or are unusual.
-fn hostile_values() -> Vec<String> {
-    let mut values: Vec<String> = [
-        "\"",
-        "\\",
-        "\n",
-        "\t",
-        "\r",
-        "a\"b\\c\nd\te",
-        "\\n",
-        "\\\"",
-        "ends with a backslash \\",
-        "\"\"\"",
-        "\n\n",
-        "Qwen/Qwen3-0.6B",
-        "日本語のモデル",
-        "émoji 🦀 ✓ Ω",
-        "\u{0}nul",
-        "\u{7f}\u{1b}[31mred",
-        "\u{feff}bom \u{2028} separators \u{2029}",
-        "x{a=\"b\"} 1",
-        "# HELP x y",
-        "x 1\ny 2",
-        " leading and trailing ",
-        "",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
-    values.push(text_64k());
-    values
-}
 
 #[test]
 fn hostile_label_values_round_trip_through_the_page() {
@@ -1586,7 +1392,7 @@ fn create_metric_refuses_bad_input_and_registers_nothing() {
     rows.push(Row {
         what: "a user hierarchy level named 日本".to_owned(),
         attempt: Box::new(|c| {
-            let level = Named::new(c.registry().clone(), "日本", &["drt", "ns", "comp"]);
+            let level = NamedLevel::over(c.registry(), "日本", &["drt", "ns", "comp"]);
             Spec::new(MetricKind::Gauge, "uh").create(&level)
         }),
         expect: Box::new(|e| {
@@ -2118,8 +1924,8 @@ fn the_same_gauge_set_in_two_registries_serves_the_first() {
         model: "m".into(),
         ..Default::default()
     };
-    let on_parent = EngineMetrics::with_engine_config(BareLevel(parent.clone()), &config);
-    let on_child = EngineMetrics::with_engine_config(BareLevel(child.clone()), &config);
+    let on_parent = EngineMetrics::with_engine_config(NamedLevel::bare(&parent), &config);
+    let on_child = EngineMetrics::with_engine_config(NamedLevel::bare(&child), &config);
     let a = LifecycleGauges::new(&on_parent, 1.0).unwrap();
     let b = LifecycleGauges::new(&on_child, 2.0).unwrap();
     // The same set twice at one level is refused and leaves the first alone.

@@ -14,7 +14,7 @@ use engine_gauges::{
     create_metric, create_metric_with_prefix, labels, limits::MAX_RANK_SPAN,
     testing::TestHierarchy,
 };
-use engine_gauges_tests::BareLevel;
+use engine_gauges_tests::fixture::NamedLevel;
 
 fn page(registry: &MetricsRegistry) -> String {
     registry.prometheus_expfmt_combined().expect("scrape")
@@ -86,47 +86,9 @@ fn add_expfmt_callback_appears_in_combined_scrape() {
     );
 }
 
-/// The reference's multi-level test hierarchy: positional labels.
-struct NamedHierarchy {
-    registry: MetricsRegistry,
-    name: String,
-    parents: Vec<NamedHierarchy>,
-    connection_id: Option<u64>,
-}
-
-impl NamedHierarchy {
-    fn new(name: &str, parents: &[&str]) -> Self {
-        Self {
-            registry: MetricsRegistry::new(),
-            name: name.to_owned(),
-            parents: parents.iter().map(|p| Self::new(p, &[])).collect(),
-            connection_id: None,
-        }
-    }
-}
-
-impl MetricsHierarchy for NamedHierarchy {
-    fn basename(&self) -> String {
-        self.name.clone()
-    }
-    fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
-        self.parents
-            .iter()
-            .map(|p| p as &dyn MetricsHierarchy)
-            .collect()
-    }
-    fn connection_id(&self) -> Option<u64> {
-        self.connection_id
-    }
-    fn get_metrics_registry(&self) -> &MetricsRegistry {
-        &self.registry
-    }
-}
-
 #[test]
 fn user_hierarchies_keep_the_positional_rule() {
-    let mut endpoint = NamedHierarchy::new("generate", &["drt", "dyn", "backend"]);
-    endpoint.connection_id = Some(255);
+    let endpoint = NamedLevel::new("generate", &["drt", "dyn", "backend"]).with_connection_id(255);
     let metrics = EngineMetrics::with_engine_config(
         endpoint,
         &EngineConfig {
@@ -152,7 +114,7 @@ fn user_hierarchies_keep_the_positional_rule() {
     assert_eq!(auto, expected);
 
     // Nested positions shift, as in the reference: ns1.ns2.ns3 gives namespace=ns1, ...
-    let shifted = NamedHierarchy::new("comp", &["drt", "ns1", "ns2", "ns3"]);
+    let shifted = NamedLevel::new("comp", &["drt", "ns1", "ns2", "ns3"]);
     assert_eq!(
         shifted.hierarchy_labels(),
         vec![
@@ -331,7 +293,7 @@ fn hierarchy_values_are_sanitized_and_unusable_names_refused() {
 
 #[test]
 fn user_hierarchy_value_that_sanitizes_to_nothing_is_an_error() {
-    let h = NamedHierarchy::new("日本", &["drt", "ns", "comp"]);
+    let h = NamedLevel::new("日本", &["drt", "ns", "comp"]);
     let err = create_metric::<Gauge, _>(&h, "g", "A gauge.", &[], None, None).unwrap_err();
     assert!(
         matches!(&err, Error::Metric { kind: MetricErrorKind::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. }, .. } if value == "日本"),
@@ -711,8 +673,8 @@ fn two_level_with_conflict() -> (MetricsRegistry, MetricsRegistry) {
     let parent = MetricsRegistry::new();
     let child = MetricsRegistry::new();
     parent.add_child_registry(&child);
-    let h_parent = BareLevel(parent.clone());
-    let h_child = BareLevel(child.clone());
+    let h_parent = NamedLevel::bare(&parent);
+    let h_child = NamedLevel::bare(&child);
     let a: Gauge = create_metric(&h_parent, "shared", "First help.", &[], None, None).unwrap();
     a.set(1.0);
     let b: Gauge =
@@ -814,9 +776,9 @@ fn first_series_wins_across_registries_and_cycles_are_harmless() {
     parent.add_child_registry(&child);
     child.add_child_registry(&parent);
     parent.add_child_registry(&child);
-    let a: Gauge = create_metric(&BareLevel(parent.clone()), "g", "G.", &[], None, None).unwrap();
+    let a: Gauge = create_metric(&NamedLevel::bare(&parent), "g", "G.", &[], None, None).unwrap();
     a.set(1.0);
-    let b: Gauge = create_metric(&BareLevel(child.clone()), "g", "G.", &[], None, None).unwrap();
+    let b: Gauge = create_metric(&NamedLevel::bare(&child), "g", "G.", &[], None, None).unwrap();
     b.set(2.0);
     assert_eq!(
         page(&parent),

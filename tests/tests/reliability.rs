@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use engine_gauges::error::{LevelErrorKind, MetricErrorKind};
+use engine_gauges::error::MetricErrorKind;
 use engine_gauges::names::{
     is_valid_label_name, is_valid_metric_name, sanitize_label_name, sanitize_metric_name,
 };
@@ -30,7 +30,7 @@ use engine_gauges::{
 use engine_gauges_tests::expfmt::{self, Page};
 use engine_gauges_tests::faults::{ON_PURPOSE, Progress, WATCHDOG, quiet_panics, with_watchdog};
 use engine_gauges_tests::fixture::NamedLevel;
-use engine_gauges_tests::hostile::{KIB_64, hostile_values};
+use engine_gauges_tests::hostile::hostile_values;
 use engine_gauges_tests::names_model;
 use engine_gauges_tests::page::{failures, parse, promtool_check, scrape, shorten};
 use engine_gauges_tests::programs;
@@ -704,191 +704,6 @@ fn hostile_label_values_round_trip_through_the_page() {
             ""
         }
     );
-}
-
-/// Model and served names become `model` / `model_name` label values untouched (an empty one
-/// gives no label; an empty served name falls back to the model).
-#[test]
-fn hostile_model_and_served_names_round_trip() {
-    let root = MetricsRoot::with_connection_id(0x1);
-    let component = root
-        .namespace("dynamo")
-        .and_then(|ns| ns.component("backend"))
-        .expect("component");
-    let values = hostile_values();
-    let mut expected = Vec::new();
-    let mut keep = Vec::new();
-    let mut keep_sets = Vec::new();
-    for (index, model) in values.iter().enumerate() {
-        let served = match index % 4 {
-            0 => None,
-            1 => Some(String::new()),
-            _ => Some(values[(index + 1) % values.len()].clone()),
-        };
-        let endpoint = component.endpoint(&format!("e{index}")).expect("endpoint");
-        let config = EngineConfig {
-            model: model.clone(),
-            served_model_name: served.clone(),
-            ..Default::default()
-        };
-        let metrics = EngineMetrics::with_engine_config(endpoint, &config);
-        keep.push(LifecycleGauges::new(&metrics, index as f64).expect("lifecycle"));
-        let gauges = ComponentGauges::new(&metrics, &[0]).expect("component gauges");
-        gauges.update(&ComponentSnapshot {
-            kv_total_blocks: index as u64,
-            dp_rank: 0,
-            ..Default::default()
-        });
-        // A set's families live as long as the set.
-        keep_sets.push(gauges);
-        let model_label = (!model.is_empty()).then(|| model.clone());
-        let model_name = served
-            .filter(|s| !s.is_empty())
-            .or_else(|| model_label.clone());
-        expected.push((format!("e{index}"), model_label, model_name));
-    }
-    let (text, page) = scrape(root.registry());
-    for family in [
-        "dynamo_component_model_load_time_seconds",
-        "dynamo_component_total_blocks",
-    ] {
-        for (index, (endpoint, model, model_name)) in expected.iter().enumerate() {
-            let sample = page
-                .samples(family)
-                .find(|s| s.label("dynamo_endpoint") == Some(endpoint))
-                .unwrap_or_else(|| panic!("{family} of {endpoint} is missing"));
-            assert_eq!(
-                sample.label("model"),
-                model.as_deref(),
-                "{family} {endpoint}"
-            );
-            assert_eq!(
-                sample.label("model_name"),
-                model_name.as_deref(),
-                "{family} {endpoint}"
-            );
-            assert_eq!(sample.value, index as f64);
-        }
-    }
-    promtool_check(&text);
-}
-
-/// Hierarchy names become label values through sanitizing (the documented rule), and a name with
-/// nothing left after sanitizing is refused when its level is created.
-#[test]
-fn hierarchy_names_are_sanitized_and_unusable_ones_refused() {
-    let long = "a-".repeat(KIB_64 / 2);
-    let sanitized_long = "a_".repeat(KIB_64 / 2);
-    let accepted: Vec<(&str, &str)> = vec![
-        ("my-ns", "my_ns"),
-        ("a\"b", "a_b"),
-        ("a\\b", "a_b"),
-        ("line\nbreak", "line_break"),
-        ("tab\there", "tab_here"),
-        ("Qwen/Qwen3-0.6B", "Qwen_Qwen3_0_6B"),
-        ("9lives", "_9lives"),
-        ("@@123", "_123"),
-        ("__init__", "init__"),
-        ("___x", "_x"),
-        ("日x", "_x"),
-        // Two non-ASCII characters make a leading `__`, which is stripped.
-        ("日本x", "x"),
-        ("x日本", "x__"),
-        ("a:b", "a_b"),
-        ("_", "_"),
-        (&long, &sanitized_long),
-    ];
-    let refused = [
-        "",
-        "\"",
-        "\\",
-        "\n",
-        "\t",
-        " ",
-        "日本語",
-        "__",
-        "____",
-        "-",
-        "\"\\\n\t",
-        "🦀",
-    ];
-
-    let root = MetricsRoot::with_connection_id(0xcafe);
-    for (raw, want) in &accepted {
-        assert_eq!(names_model::level_label_value(raw).as_deref(), Some(*want));
-        let ns = root.namespace(raw).expect("namespace");
-        let component = ns.component(raw).expect("component");
-        let endpoint = component.endpoint(raw).expect("endpoint");
-        let nested = ns.namespace("inner").expect("nested namespace");
-        for (level, registry) in [
-            (&endpoint as &dyn MetricsHierarchy, endpoint.registry()),
-            (&nested as &dyn MetricsHierarchy, nested.registry()),
-        ] {
-            let g: Gauge =
-                create_metric(level, "named_level", "A gauge.", &[], None, None).expect("gauge");
-            g.set(1.0);
-            let (text, page) = scrape(registry);
-            let sample = page
-                .samples("dynamo_component_named_level")
-                .next()
-                .unwrap_or_else(|| panic!("{text}"));
-            if registry.same_registry(endpoint.registry()) {
-                assert_eq!(sample.label(labels::NAMESPACE), Some(*want));
-                assert_eq!(sample.label(labels::COMPONENT), Some(*want));
-                assert_eq!(sample.label(labels::ENDPOINT), Some(*want));
-            } else {
-                // A nested namespace's label is its whole path, joined with `.`, sanitized.
-                let path = format!("{raw}.inner");
-                assert_eq!(
-                    sample.label(labels::NAMESPACE),
-                    names_model::level_label_value(&path).as_deref()
-                );
-            }
-        }
-    }
-    let (before, _) = scrape(root.registry());
-    let ns = root.namespace("ok").expect("namespace");
-    let component = ns.component("ok").expect("component");
-    for raw in refused {
-        assert_eq!(names_model::level_label_value(raw), None, "{raw:?}");
-        for (level, result) in [
-            ("namespace", root.namespace(raw).map(drop)),
-            ("namespace", ns.namespace(raw).map(drop)),
-            ("component", ns.component(raw).map(drop)),
-            ("endpoint", component.endpoint(raw).map(drop)),
-        ] {
-            match result {
-                Err(Error::Level {
-                    level: got,
-                    kind: LevelErrorKind::InvalidName { .. },
-                }) => assert_eq!(got, format!("{level} `{raw}`")),
-                other => panic!("{level} {raw:?}: {other:?}"),
-            }
-        }
-    }
-    let (after, _) = scrape(root.registry());
-    assert_eq!(before, after, "a refused level changed the page");
-    promtool_check(&after);
-}
-
-/// Two level names that sanitize alike give identical series: the combined page keeps the first
-/// (it stays valid: no series twice) and the sibling's value is not shown.
-#[test]
-fn levels_whose_names_sanitize_alike_keep_the_page_valid() {
-    let root = MetricsRoot::new();
-    let ns = root.namespace("dynamo").unwrap();
-    let dashed = ns.component("my-comp").unwrap();
-    let dotted = ns.component("my.comp").unwrap();
-    assert!(!dashed.registry().same_registry(dotted.registry()));
-    for (level, value) in [(&dashed, 1.0), (&dotted, 2.0)] {
-        let g: Gauge = create_metric(level, "g", "A gauge.", &[], None, None).unwrap();
-        g.set(value);
-    }
-    let (text, page) = scrape(root.registry());
-    let samples: Vec<_> = page.samples("dynamo_component_g").collect();
-    assert_eq!(samples.len(), 1, "{text}");
-    assert_eq!(samples[0].value, 1.0, "the first level linked wins");
-    promtool_check(&text);
 }
 
 /// NaN and the infinities print as `NaN`, `inf` and `-inf`; Go's `ParseFloat` (Prometheus,

@@ -1,18 +1,16 @@
 //! The runtime: hierarchy, auto-labels, `create_metric`'s rules and the combined scrape.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use engine_gauges::error::{LevelErrorKind, MetricErrorKind};
+use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::{
     Counter, Gauge, GaugeVec, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec,
 };
 use engine_gauges::{
-    Component, EngineConfig, EngineMetrics, Error, MetricsHierarchy, MetricsRegistry, MetricsRoot,
-    create_metric, create_metric_with_prefix, labels, limits::MAX_RANK_SPAN,
-    testing::TestHierarchy,
+    Component, EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
+    create_metric_with_prefix, testing::TestHierarchy,
 };
 use engine_gauges_tests::fixture::NamedLevel;
 
@@ -31,50 +29,6 @@ fn worker() -> Component {
 // ---------------------------------------------------------------- the reference's own tests
 
 #[test]
-fn with_engine_config_populates_model_labels() {
-    let config = EngineConfig {
-        model: "/local/path/qwen".to_string(),
-        served_model_name: Some("qwen3-0.6b".to_string()),
-        ..Default::default()
-    };
-    let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
-    // A TestHierarchy has no hierarchy labels; the pairs come sorted by name.
-    assert_eq!(
-        metrics.auto_labels().collect::<Vec<_>>(),
-        [("model", "/local/path/qwen"), ("model_name", "qwen3-0.6b")]
-    );
-    assert_eq!(metrics.auto_label("model"), Some("/local/path/qwen"));
-    assert_eq!(metrics.auto_label("worker_id"), None);
-}
-
-#[test]
-fn model_name_defaults_to_model() {
-    let config = EngineConfig {
-        model: "m".into(),
-        ..Default::default()
-    };
-    let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
-    assert_eq!(metrics.auto_label("model_name"), Some("m"));
-    assert_eq!(
-        metrics.engine_const_labels(),
-        vec![("model", "m"), ("model_name", "m")]
-    );
-}
-
-#[test]
-fn empty_model_strings_do_not_emit_labels() {
-    let config = EngineConfig {
-        model: String::new(),
-        served_model_name: Some(String::new()),
-        ..Default::default()
-    };
-    let metrics = EngineMetrics::with_engine_config(TestHierarchy::new(), &config);
-    assert_eq!(metrics.auto_labels().len(), 0, "{metrics:?}");
-    let bare = EngineMetrics::from_hierarchy(TestHierarchy::new());
-    assert_eq!(bare.auto_labels().len(), 0, "{bare:?}");
-}
-
-#[test]
 fn add_expfmt_callback_appears_in_combined_scrape() {
     let metrics = EngineMetrics::from_hierarchy(TestHierarchy::new());
     metrics.add_expfmt_callback(Arc::new(|| {
@@ -86,220 +40,7 @@ fn add_expfmt_callback_appears_in_combined_scrape() {
     );
 }
 
-#[test]
-fn user_hierarchies_keep_the_positional_rule() {
-    let endpoint = NamedLevel::new("generate", &["drt", "dyn", "backend"]).with_connection_id(255);
-    let metrics = EngineMetrics::with_engine_config(
-        endpoint,
-        &EngineConfig {
-            model: "test-model".into(),
-            ..Default::default()
-        },
-    );
-    let expected: HashMap<String, String> = [
-        (labels::NAMESPACE, "dyn"),
-        (labels::COMPONENT, "backend"),
-        (labels::ENDPOINT, "generate"),
-        (labels::WORKER_ID, "ff"),
-        (labels::MODEL, "test-model"),
-        (labels::MODEL_NAME, "test-model"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let auto: HashMap<String, String> = metrics
-        .auto_labels()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
-    assert_eq!(auto, expected);
-
-    // Nested positions shift, as in the reference: ns1.ns2.ns3 gives namespace=ns1, ...
-    let shifted = NamedLevel::new("comp", &["drt", "ns1", "ns2", "ns3"]);
-    assert_eq!(
-        shifted.hierarchy_labels(),
-        vec![
-            (labels::NAMESPACE, "ns1".to_owned()),
-            (labels::COMPONENT, "ns2".to_owned()),
-            (labels::ENDPOINT, "ns3".to_owned()),
-        ]
-    );
-}
-
 // ---------------------------------------------------------------- the crate's own hierarchy
-
-#[test]
-fn four_level_hierarchy_golden_pages() {
-    let root = MetricsRoot::with_connection_id(0x1f2e);
-    let ns = root.namespace("dynamo").unwrap();
-    let backend = ns.component("backend").unwrap();
-    let generate = backend.endpoint("generate").unwrap();
-    let prefill = backend.endpoint("prefill").unwrap();
-
-    let up: IntGauge =
-        create_metric(&root, "up", "Whether the worker is up.", &[], None, None).unwrap();
-    up.set(1);
-    let comps: IntGauge = create_metric(
-        &ns,
-        "components",
-        "Components in the namespace.",
-        &[],
-        None,
-        None,
-    )
-    .unwrap();
-    comps.set(1);
-    let requests: IntCounterVec = create_metric(
-        &backend,
-        "requests_total",
-        "Requests served.",
-        &[],
-        None,
-        Some(&["status"]),
-    )
-    .unwrap();
-    requests.with_label_values(&["ok"]).inc_by(7);
-    let inflight = |e: &engine_gauges::Endpoint| -> Gauge {
-        create_metric(e, "inflight", "Requests in flight.", &[], None, None).unwrap()
-    };
-    inflight(&generate).set(3.0);
-    inflight(&prefill).set(1.5);
-
-    let generate_page = "\
-# HELP dynamo_component_inflight Requests in flight.
-# TYPE dynamo_component_inflight gauge
-dynamo_component_inflight{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 3
-";
-    assert_eq!(page(generate.registry()), generate_page);
-
-    let backend_page = "\
-# HELP dynamo_component_inflight Requests in flight.
-# TYPE dynamo_component_inflight gauge
-dynamo_component_inflight{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 3
-dynamo_component_inflight{dynamo_component=\"backend\",dynamo_endpoint=\"prefill\",dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 1.5
-# HELP dynamo_component_requests_total Requests served.
-# TYPE dynamo_component_requests_total counter
-dynamo_component_requests_total{dynamo_component=\"backend\",dynamo_namespace=\"dynamo\",status=\"ok\",worker_id=\"1f2e\"} 7
-";
-    assert_eq!(page(backend.registry()), backend_page);
-
-    let ns_extra = "\
-# HELP dynamo_component_components Components in the namespace.
-# TYPE dynamo_component_components gauge
-dynamo_component_components{dynamo_namespace=\"dynamo\",worker_id=\"1f2e\"} 1
-";
-    assert_eq!(page(ns.registry()), format!("{ns_extra}{backend_page}"));
-
-    let root_extra = "\
-# HELP dynamo_component_up Whether the worker is up.
-# TYPE dynamo_component_up gauge
-dynamo_component_up{worker_id=\"1f2e\"} 1
-";
-    assert_eq!(
-        page(root.registry()),
-        format!("{ns_extra}{backend_page}{root_extra}")
-    );
-}
-
-#[test]
-fn levels_are_cached_by_name_and_scrapes_stay_below() {
-    let ns = MetricsRoot::new().namespace("dynamo").unwrap();
-    let a = ns.component("a").unwrap();
-    assert!(
-        a.registry()
-            .same_registry(ns.component("a").unwrap().registry())
-    );
-    let b = ns.component("b").unwrap();
-    assert!(!a.registry().same_registry(b.registry()));
-    let ga: Gauge = create_metric(&a, "g", "A gauge.", &[], None, None).unwrap();
-    ga.set(1.0);
-    let page_b = page(b.registry());
-    assert_eq!(page_b, "", "a sibling's metrics leak into b's page");
-    let e = a.endpoint("e").unwrap();
-    assert!(
-        !page(e.registry()).contains("dynamo_component_g"),
-        "an ancestor's metric leaks down"
-    );
-    assert!(page(ns.registry()).contains("dynamo_component_g{"));
-    // No root connection id: no worker_id label.
-    assert!(!page(a.registry()).contains("worker_id"));
-}
-
-#[test]
-fn nested_namespaces_label_by_kind_not_depth() {
-    let root = MetricsRoot::new();
-    let inner = root.namespace("a").unwrap().namespace("b").unwrap();
-    assert_eq!(inner.path(), "a.b");
-    let endpoint = inner
-        .component("backend")
-        .unwrap()
-        .endpoint("generate")
-        .unwrap();
-    assert_eq!(
-        endpoint.hierarchy_labels(),
-        vec![
-            (labels::NAMESPACE, "a.b".to_owned()),
-            (labels::COMPONENT, "backend".to_owned()),
-            (labels::ENDPOINT, "generate".to_owned()),
-        ]
-    );
-    let parents: Vec<String> = endpoint
-        .parent_hierarchies()
-        .iter()
-        .map(|p| p.basename())
-        .collect();
-    assert_eq!(parents, ["", "a", "b", "backend"]);
-    let g: Gauge = create_metric(&endpoint, "g", "A gauge.", &[], None, None).unwrap();
-    g.set(2.0);
-    assert!(
-        page(root.registry()).contains(
-            "dynamo_component_g{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"a_b\"} 2\n"
-        ),
-        "{}",
-        page(root.registry())
-    );
-}
-
-#[test]
-fn hierarchy_values_are_sanitized_and_unusable_names_refused() {
-    let root = MetricsRoot::new();
-    let c = root.namespace("my-ns").unwrap().component("@@123").unwrap();
-    let g: Gauge = create_metric(&c, "test.name", "A gauge.", &[], None, None).unwrap();
-    g.set(1.0);
-    assert!(page(c.registry()).contains(
-        "dynamo_component_test_name{dynamo_component=\"_123\",dynamo_namespace=\"my_ns\"} 1\n"
-    ));
-    for bad in ["", "日本語", "..."] {
-        match root.namespace(bad) {
-            Err(Error::Level {
-                level,
-                kind: LevelErrorKind::InvalidName { .. },
-            }) => assert_eq!(level, format!("namespace `{bad}`")),
-            other => panic!("namespace {bad:?}: {other:?}"),
-        }
-    }
-    assert!(matches!(
-        c.endpoint("—"),
-        Err(Error::Level {
-            level,
-            kind: LevelErrorKind::InvalidName { .. },
-        }) if level == "endpoint `—`"
-    ));
-    let message = root.namespace("日本語").unwrap_err().to_string();
-    assert!(
-        message.starts_with("namespace `日本語`: the name is invalid: "),
-        "{message}"
-    );
-}
-
-#[test]
-fn user_hierarchy_value_that_sanitizes_to_nothing_is_an_error() {
-    let h = NamedLevel::new("日本", &["drt", "ns", "comp"]);
-    let err = create_metric::<Gauge, _>(&h, "g", "A gauge.", &[], None, None).unwrap_err();
-    assert!(
-        matches!(&err, Error::Metric { kind: MetricErrorKind::InvalidHierarchyValue { label: "dynamo_endpoint", value, .. }, .. } if value == "日本"),
-        "{err:?}"
-    );
-}
 
 #[test]
 fn metric_names_are_sanitized() {
@@ -810,48 +551,6 @@ dynamo_component_bb{dynamo_component=\"z\",dynamo_namespace=\"n\"} 1\n\
 dynamo_component_g{dynamo_component=\"a\",dynamo_namespace=\"n\"} 1\n\
 dynamo_component_g{dynamo_component=\"z\",dynamo_namespace=\"n\"} 1\n"
     );
-}
-
-#[test]
-fn dp_ranks_follow_the_config() {
-    let ranks = |start: Option<u32>, size: Option<u32>| {
-        EngineConfig {
-            data_parallel_size: size,
-            data_parallel_start_rank: start,
-            ..Default::default()
-        }
-        .dp_ranks()
-    };
-    assert_eq!(ranks(None, None).unwrap(), [0]);
-    assert_eq!(ranks(Some(4), Some(4)).unwrap(), [4, 5, 6, 7]);
-    assert_eq!(
-        ranks(Some(u32::MAX - 1), Some(2)).unwrap(),
-        [u32::MAX - 1, u32::MAX]
-    );
-    assert_eq!(ranks(None, Some(MAX_RANK_SPAN)).unwrap().len(), 65_536);
-    // Refused before anything is built: no ranks, too many, or past `u32::MAX`.
-    for (start, size, reason) in [
-        (0, 0, "at least one rank"),
-        (
-            0,
-            MAX_RANK_SPAN + 1,
-            "more ranks than a per-rank table holds",
-        ),
-        (0, u32::MAX, "more ranks than a per-rank table holds"),
-        (u32::MAX - 1, 3, "past `u32::MAX`"),
-    ] {
-        let error = ranks(Some(start), Some(size)).unwrap_err();
-        assert!(
-            matches!(error, Error::DataParallelSize { start: s, size: n, .. } if s == start && n == size),
-            "{error:?}"
-        );
-        let message = error.to_string();
-        assert!(message.contains(reason), "{message}");
-        assert!(
-            message.contains(&format!("data_parallel_size {size}")),
-            "{message}"
-        );
-    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use engine_gauges::error::{ScrapeErrorKind, ServerErrorKind};
+use engine_gauges::error::ServerErrorKind;
 use engine_gauges::prometheus::{Counter, Gauge, GaugeVec, Histogram, IntGauge, IntGaugeVec};
 use engine_gauges::{
     EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
@@ -829,66 +829,6 @@ fn a_slow_scrape_is_a_503_naming_the_part_at_the_timeout() {
     }
 }
 
-/// A callback scraping its own registry from a thread it spawns. The inner scrape gets a clear
-/// error by its deadline; the outer returns within its own (with its page, since the callback
-/// returned in time); nothing nests further. The two deadlines are far apart, so that which
-/// returns first does not depend on the machine's load.
-#[test]
-fn a_callback_scraping_its_registry_from_another_thread_nests_once() {
-    let registry = MetricsRegistry::new();
-    let entered = Arc::new(AtomicUsize::new(0));
-    let (inner_tx, inner_rx) = mpsc::channel();
-    {
-        let (registry, entered) = (registry.clone(), Arc::clone(&entered));
-        let inner_tx = std::sync::Mutex::new(inner_tx);
-        registry.clone().add_update_callback(Arc::new(move || {
-            if entered.fetch_add(1, Ordering::SeqCst) == 0 {
-                let registry = registry.clone();
-                let inner = thread::spawn(move || {
-                    let started = Instant::now();
-                    let result = registry
-                        .scrape(&ScrapeOptions::new().with_timeout(Duration::from_millis(300)));
-                    (result.map(|page| page.len()), started.elapsed())
-                })
-                .join()
-                .map_err(|_| "the inner scrape panicked")?;
-                let _ = inner_tx.lock().map(|tx| tx.send(inner));
-            }
-            Ok(())
-        }));
-    }
-    let started = Instant::now();
-    let outer = registry.scrape(&ScrapeOptions::new().with_timeout(Duration::from_secs(5)));
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(5),
-        "the outer scrape took {took:?}"
-    );
-    assert!(outer.is_ok(), "the outer scrape: {outer:?}");
-    let (inner, inner_took) = inner_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the inner scrape returned");
-    assert!(
-        inner_took >= Duration::from_millis(300) && inner_took < Duration::from_secs(3),
-        "the inner scrape took {inner_took:?}"
-    );
-    match inner {
-        Err(Error::Scrape(ScrapeErrorKind::Timeout { running, .. })) => {
-            assert_eq!(running, "update callback #1 of the scraped registry");
-        }
-        other => panic!("the inner scrape: {other:?}"),
-    }
-    assert_eq!(
-        entered.load(Ordering::SeqCst),
-        1,
-        "the inner scrape did not nest"
-    );
-    // Later scrapes are served.
-    let page = registry.prometheus_expfmt_combined();
-    assert!(page.is_ok(), "{page:?}");
-    assert_eq!(entered.load(Ordering::SeqCst), 2);
-}
-
 #[test]
 fn a_client_that_never_finishes_its_header_is_closed() {
     let options = ServerOptions::new().with_header_read_timeout(Duration::from_millis(300));
@@ -946,47 +886,6 @@ fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
         "the oldest idle connection was closed: {read:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
-}
-
-/// A part never runs twice at once: scrapes of two levels that share a callback (the child's,
-/// which the parent's page includes) run it one after the other.
-#[test]
-fn a_callback_never_runs_twice_at_once() {
-    let parent = MetricsRegistry::new();
-    let child = MetricsRegistry::new();
-    parent.add_child_registry(&child);
-    let inside = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    {
-        let (inside, most) = (Arc::clone(&inside), Arc::clone(&most));
-        child.add_update_callback(Arc::new(move || {
-            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
-            most.fetch_max(now, Ordering::SeqCst);
-            thread::sleep(Duration::from_millis(200));
-            inside.fetch_sub(1, Ordering::SeqCst);
-            Ok(())
-        }));
-    }
-    let start = Arc::new(Barrier::new(2));
-    let scrapers: Vec<_> = [parent, child]
-        .into_iter()
-        .map(|registry| {
-            let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                registry.prometheus_expfmt_combined()
-            })
-        })
-        .collect();
-    for scraper in scrapers {
-        let page = scraper.join().expect("scraper");
-        assert!(page.is_ok(), "{page:?}");
-    }
-    assert_eq!(
-        most.load(Ordering::SeqCst),
-        1,
-        "the callback ran twice at once"
-    );
 }
 
 /// Polls a future to completion on this thread, with no async runtime at all.

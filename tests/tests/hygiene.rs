@@ -1,5 +1,6 @@
-//! The generated code resolves every name itself: it works next to user items that shadow the
-//! prelude, and in a module without the prelude.
+//! The public surface's hygiene: the generated code resolves every name itself (it works next to
+//! user items that shadow the prelude, and in a module without the prelude), and the public
+//! types are `Send`, `Sync` and `Debug`.
 
 #![allow(dead_code, non_camel_case_types, unused_imports)]
 
@@ -83,4 +84,20 @@ fn sets_without_the_prelude_work() {
         page.contains("dynamo_component_usage{kind=\"bare\"} 0.75\n"),
         "{page}"
     );
+}
+
+#[test]
+fn public_types_are_send_sync_and_debug() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<engine_gauges::MetricsRegistry>();
+    check::<engine_gauges::MetricsRoot>();
+    check::<engine_gauges::Namespace>();
+    check::<engine_gauges::Component>();
+    check::<engine_gauges::Endpoint>();
+    check::<EngineMetrics>();
+    check::<engine_gauges::EngineConfig>();
+    check::<ComponentSnapshot>();
+    check::<engine_gauges::Error>();
+    check::<TestHierarchy>();
+    check::<engine_gauges::metric::MetricKind>();
 }

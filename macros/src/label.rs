@@ -1,8 +1,8 @@
 //! `#[derive(LabelValue)]`: a fieldless enum whose variants are the values of one label.
 //! Parse and check the enum, then write the impl, or every error next to a fallback impl.
 
-use crate::attr::{Attr, skip_value};
 use crate::errors::Errors;
+use crate::key::{Attr, skip_value};
 use crate::symbol::{CRATE, LABEL, RENAME, Symbol};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};

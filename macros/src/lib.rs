@@ -26,6 +26,7 @@ mod attr;
 mod errors;
 mod expand;
 mod fallback;
+mod key;
 mod kind;
 mod label;
 mod symbol;

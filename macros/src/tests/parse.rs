@@ -4,6 +4,7 @@ use super::{Diag, assert_error, diagnostics, diags, parse};
 use crate::ast::Input;
 use crate::attr;
 use crate::errors::Errors;
+use crate::key;
 use crate::kind::{self, FieldKind};
 use crate::symbol::{
     BUCKETS, CONST_LABELS, CRATE, FROM, HELP, LABELS, MAX_UNDECLARED_RANKS, NAME, PREFIX, SNAPSHOT,
@@ -400,7 +401,7 @@ fn an_attr_keeps_its_first_occurrence() {
     let first: syn::Ident = syn::parse_quote!(prefix);
     let second: syn::Ident = syn::parse_quote!(prefix);
     let mut errors = Errors::default();
-    let mut prefix = attr::Attr::none(PREFIX);
+    let mut prefix = key::Attr::none(PREFIX);
     assert!(!prefix.is_set());
     // A malformed value (reported by the parser of values) still sets the key.
     prefix.set(&first, &mut errors, |_| Ok(None)).unwrap();
@@ -426,7 +427,7 @@ fn an_attr_keeps_its_first_occurrence() {
     assert_eq!(messages, ["duplicate `prefix`: remove one of them"]);
 
     let mut errors = Errors::default();
-    let mut help = attr::Attr::none(HELP);
+    let mut help = key::Attr::none(HELP);
     let key: syn::Ident = syn::parse_quote!(help);
     help.set(&key, &mut errors, |_| Ok(Some(1))).unwrap();
     help.set(&key, &mut errors, |_| Ok(Some(2))).unwrap();

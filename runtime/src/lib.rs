@@ -111,6 +111,7 @@ pub use prometheus;
 
 pub use create::{CreateMetric, create_metric, create_metric_with_prefix};
 pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
+#[doc(inline)]
 pub use error::Error;
 pub use family::{Family, LabelValue};
 pub use gauges::EngineGauges;

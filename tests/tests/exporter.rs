@@ -1,10 +1,13 @@
-//! The exporter against hostile conditions: hung and slow callbacks, clients that give up, never
-//! read, or hold sockets idle, a low file-descriptor limit. Each test states the figure it
+//! The HTTP exporter under hostile conditions: hung and slow callbacks, clients that give up,
+//! never read, or hold sockets idle, a low file-descriptor limit. Each test states the figure it
 //! checks; `RELIABILITY.md` records them before and after.
 //!
 //! The server runs in a process of its own (the `probe` binary, `tests/src/bin/probe.rs`), so its
-//! memory, threads and file-descriptor limit are its own. `ENGINE_GAUGES_PROBE` may name another
-//! build of it (for example one of an older version, to measure the figures before a change).
+//! memory, threads and file-descriptor limit are its own and are measured from outside.
+//! `ENGINE_GAUGES_PROBE` may name another build of it (for example one of an older version, to
+//! measure the figures before a change). The exporter's functional tests, with the server in the
+//! test's own process, are in `http.rs`; keeping these apart also keeps their timings free of
+//! those tests' load.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

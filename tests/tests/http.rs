@@ -1,5 +1,10 @@
-//! The HTTP exporter (`MetricsServer`, feature `http`) over real loopback TCP, and its page checked
-//! by the real `promtool` and scraped by a real `prometheus`.
+//! The HTTP exporter (`MetricsServer`, feature `http`), its functional tests: the server runs in
+//! the test's own process and is reached over real loopback TCP; what it answers, binding,
+//! shutdown, compression, timeouts and connection limits, and its page checked by the real
+//! `promtool` and scraped by a real `prometheus`.
+//!
+//! The exporter under hostile conditions that need a process of its own (a low file-descriptor
+//! limit; memory and threads measured from outside) is tested in `exporter.rs`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -144,7 +149,7 @@ fn assert_refused(addr: SocketAddr) {
     }
 }
 
-// ------------------------------------------------------------------------------- answers
+// ---------------------------------------------------------------------------------------- answers
 
 #[test]
 fn get_metrics_serves_the_combined_page() {
@@ -301,7 +306,7 @@ fn a_failing_callback_still_serves_the_page() {
     );
 }
 
-// ------------------------------------------------------------------------------- concurrency
+// ------------------------------------------------------------------------------------ concurrency
 
 #[test]
 fn scrapes_while_writers_update() {
@@ -393,7 +398,7 @@ fn concurrent_clients_are_all_answered() {
     }
 }
 
-// ------------------------------------------------------------------------------- binding
+// ---------------------------------------------------------------------------------------- binding
 
 #[test]
 fn a_taken_port_is_a_bind_error_naming_the_address() {
@@ -460,7 +465,7 @@ fn serves_on_ipv6_loopback_when_available() {
     assert_eq!(get(&server, "GET", "/metrics").status, 200);
 }
 
-// ------------------------------------------------------------------------------- shutdown
+// --------------------------------------------------------------------------------------- shutdown
 
 #[test]
 fn shutdown_stops_listening() {
@@ -560,7 +565,7 @@ fn starts_and_stops_inside_an_async_runtime() {
     assert_refused(addr);
 }
 
-// ------------------------------------------------------------------------------- real tools
+// ------------------------------------------------------------------------------------- real tools
 
 #[test]
 fn promtool_passes_the_served_page() {
@@ -661,7 +666,7 @@ fn the_prometheus_guard_kills_its_process_when_the_test_panics() {
     );
 }
 
-// ------------------------------------------------------------------------------- staying up
+// ------------------------------------------------------------------------------------- staying up
 
 fn serve_with(registry: &MetricsRegistry, options: ServerOptions) -> MetricsServer {
     MetricsServer::start_with(loopback(), registry.clone(), options).expect("start the server")

@@ -125,7 +125,7 @@ pub fn parse(text: &str) -> Result<Page, String> {
     // Family names already closed (another family started after them).
     let mut closed: HashSet<String> = HashSet::new();
     for (index, line) in body.split('\n').enumerate() {
-        let at = |why: String| format!("line {}: {why}: {}", index + 1, shorten(line));
+        let at = |why: String| format!("line {}: {why}: {}", index + 1, shorten(line, 200));
         if line.is_empty() {
             return Err(at("blank line".to_owned()));
         }
@@ -150,15 +150,17 @@ pub fn parse(text: &str) -> Result<Page, String> {
     Ok(page)
 }
 
-fn shorten(line: &str) -> String {
-    if line.len() <= 200 {
-        return line.to_owned();
+/// `text` cut to its first `max` bytes (at a character boundary), saying how long it was, for an
+/// error message.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
     }
-    let mut end = 200;
-    while !line.is_char_boundary(end) {
+    let mut end = max;
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… ({} bytes)", &line[..end], line.len())
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
 /// Opens (or continues) the family `name` for a `# HELP` or `# TYPE` line.

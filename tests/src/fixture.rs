@@ -1,7 +1,22 @@
-//! [`NamedLevel`]: a user's own `MetricsHierarchy`, for tests of the positional rule and of the
-//! registry without the crate's levels.
+//! Levels for tests: [`NamedLevel`], a user's own `MetricsHierarchy`, for tests of the positional
+//! rule and of the registry without the crate's levels; and the crate's levels most tests label
+//! their metrics with, [`backend_component`] and [`generate_endpoint`].
 
-use engine_gauges::{MetricsHierarchy, MetricsRegistry};
+use engine_gauges::{Component, Endpoint, MetricsHierarchy, MetricsRegistry, MetricsRoot};
+
+/// The component `backend` of namespace `dynamo` under `root`.
+pub fn backend_component(root: &MetricsRoot) -> Component {
+    root.namespace("dynamo")
+        .and_then(|ns| ns.component("backend"))
+        .expect("namespace `dynamo`, component `backend`")
+}
+
+/// The endpoint `generate` of [`backend_component`].
+pub fn generate_endpoint(root: &MetricsRoot) -> Endpoint {
+    backend_component(root)
+        .endpoint("generate")
+        .expect("endpoint `generate`")
+}
 
 /// A user hierarchy level: a name, its parents (root first, each a level of its own), an optional
 /// connection id, and a registry of its own or a given one.

@@ -28,16 +28,9 @@ pub fn parse(text: &str) -> Page {
     expfmt::parse(text).unwrap_or_else(|error| panic!("{error}\n--- page\n{}", shorten(text)))
 }
 
-/// `text` cut to its first 4,000 bytes (at a character boundary) for a failure message.
+/// `text` cut to its first 4,000 bytes, for a failure message.
 pub fn shorten(text: &str) -> String {
-    if text.len() <= 4000 {
-        return text.to_owned();
-    }
-    let mut end = 4000;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &text[..end], text.len())
+    expfmt::shorten(text, 4000)
 }
 
 /// `promtool check metrics` on `page`, when promtool is on `PATH` ([`programs::promtool`] prints

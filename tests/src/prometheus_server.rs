@@ -95,6 +95,25 @@ impl PrometheusServer {
         }
     }
 
+    /// [`start`](Self::start) with one job, `job`, scraping `targets`; then waits (at most
+    /// `timeout`) until every target is up. `None` means the program is missing and the test
+    /// should return.
+    ///
+    /// # Panics
+    /// As [`start`](Self::start) does, and when a target is not up in time (the message carries
+    /// the server's log).
+    pub fn start_scraping(
+        job: &str,
+        targets: impl IntoIterator<Item = SocketAddr>,
+        timeout: Duration,
+    ) -> Option<Self> {
+        let server = Self::start(&[ScrapeJob::new(job, targets)])?;
+        if let Err(error) = server.wait_for_up(job, timeout) {
+            panic!("{error}\nprometheus log:\n{}", server.log());
+        }
+        Some(server)
+    }
+
     /// [`start`](Self::start) with the program's path given.
     ///
     /// # Errors

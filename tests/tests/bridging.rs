@@ -14,7 +14,7 @@ use engine_gauges::{
 use engine_gauges_tests::bad_text::{Outcome, bad_texts};
 use engine_gauges_tests::fixture::NamedLevel;
 use engine_gauges_tests::http_client::GzipSpy;
-use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
+use engine_gauges_tests::prometheus_server::PrometheusServer;
 use engine_gauges_tests::{programs, promtool};
 
 /// A registry with one native gauge, `dynamo_component_alive 1`.
@@ -469,14 +469,14 @@ fn prometheus_keeps_the_target_up_whatever_the_callbacks_print() {
     )
     .expect("server");
     let spy = GzipSpy::start(server.local_addr()).expect("proxy");
-    let Some(prometheus) = PrometheusServer::start(&[ScrapeJob::new("bad-text", [spy.addr()])])
-    else {
+    let Some(prometheus) = PrometheusServer::start_scraping(
+        "bad-text",
+        [spy.addr()],
+        std::time::Duration::from_secs(30),
+    ) else {
         return;
     };
     let fail = |error: String| -> ! { panic!("{error}\nprometheus log:\n{}", prometheus.log()) };
-    prometheus
-        .wait_for_up("bad-text", std::time::Duration::from_secs(30))
-        .unwrap_or_else(|e| fail(e));
     let alive = prometheus
         .query_vector("dynamo_component_alive")
         .unwrap_or_else(|e| fail(e));

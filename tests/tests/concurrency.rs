@@ -21,6 +21,7 @@ use engine_gauges::{
 };
 use engine_gauges_tests::expfmt::Page;
 use engine_gauges_tests::faults::{ON_PURPOSE, Progress, WATCHDOG, quiet_panics, with_watchdog};
+use engine_gauges_tests::fixture;
 use engine_gauges_tests::page::{failures, parse, promtool_check, scrape, shorten};
 
 // --------------------------------------------------------------------------- writers and scrapers
@@ -658,11 +659,7 @@ fn concurrent_writers_and_scrapers_lose_nothing() {
 fn concurrent_registrations_of_one_gauge_set_let_exactly_one_win() {
     let progress = Arc::new(Progress::default());
     with_watchdog("concurrent registration", WATCHDOG, progress, || {
-        let endpoint = MetricsRoot::with_connection_id(7)
-            .namespace("dynamo")
-            .and_then(|ns| ns.component("backend"))
-            .and_then(|c| c.endpoint("generate"))
-            .expect("endpoint");
+        let endpoint = fixture::generate_endpoint(&MetricsRoot::with_connection_id(7));
         let metrics = Arc::new(EngineMetrics::with_engine_config(
             endpoint,
             &EngineConfig {
@@ -730,10 +727,7 @@ fn failing_callbacks_under_concurrent_scrapes_are_counted_exactly() {
     quiet_panics();
     const SCRAPES_PER_THREAD: u64 = 100;
     let root = MetricsRoot::with_connection_id(0xf);
-    let component = root
-        .namespace("dynamo")
-        .and_then(|ns| ns.component("backend"))
-        .unwrap();
+    let component = fixture::backend_component(&root);
     let endpoint = component.endpoint("generate").unwrap();
     let gauge: Gauge = create_metric(&endpoint, "alive", "Still served.", &[], None, None).unwrap();
     gauge.set(1.0);

@@ -12,15 +12,11 @@ use engine_gauges::{
     create_metric_with_prefix, labels, limits::MAX_RANK_SPAN, metric::MetricKind,
     names::COMPONENT_PREFIX, reference::ComponentGauges,
 };
-use engine_gauges_tests::fixture::NamedLevel;
+use engine_gauges_tests::fixture::{self, NamedLevel};
 use engine_gauges_tests::page::{scrape, scrape_text};
 
 fn worker() -> Component {
-    MetricsRoot::with_connection_id(0xabc)
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
+    fixture::backend_component(&MetricsRoot::with_connection_id(0xabc))
 }
 
 // -------------------------------------------------------------------------------- names and types

@@ -3,26 +3,16 @@
 use engine_gauges::error::MetricErrorKind;
 use engine_gauges::prometheus::{Gauge, GaugeVec, IntGauge, IntGaugeVec};
 use engine_gauges::{
-    ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, MetricsRegistry,
-    MetricsRoot, PerRank, create_metric, labels, metric::MetricKind, reference::ComponentGauges,
+    ComponentSnapshot, EngineConfig, EngineGauges, EngineMetrics, Error, MetricsRoot, PerRank,
+    create_metric, labels, metric::MetricKind, reference::ComponentGauges,
     reference::LifecycleGauges, testing::TestHierarchy,
 };
-
-use engine_gauges_tests::fixture::NamedLevel;
-
-fn page(registry: &MetricsRegistry) -> String {
-    registry.prometheus_expfmt_combined().expect("scrape")
-}
+use engine_gauges_tests::fixture::{self, NamedLevel};
+use engine_gauges_tests::page::scrape_text;
 
 /// A worker's endpoint under root (connection id 0x2a) → `dynamo` → `backend` → `generate`.
 fn engine(config: &EngineConfig) -> EngineMetrics {
-    let endpoint = MetricsRoot::with_connection_id(0x2a)
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
-        .endpoint("generate")
-        .unwrap();
+    let endpoint = fixture::generate_endpoint(&MetricsRoot::with_connection_id(0x2a));
     EngineMetrics::with_engine_config(endpoint, config)
 }
 
@@ -55,7 +45,7 @@ dynamo_component_drain_time_seconds{{{LABELS}}} 0.25
 dynamo_component_model_load_time_seconds{{{LABELS}}} 12.5
 "
     );
-    assert_eq!(page(metrics.registry()), expected);
+    assert_eq!(scrape_text(metrics.registry()), expected);
 }
 
 /// The reference's `lifecycle_gauges_register_and_observe`, against a positional hierarchy.
@@ -74,7 +64,7 @@ fn lifecycle_gauges_register_and_observe() {
     let lifecycle = LifecycleGauges::new(&metrics, 0.0).expect("construct lifecycle gauges");
     lifecycle.observe_cleanup_time(1.5);
     lifecycle.observe_drain_time(0.25);
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     let data_line = |gauge: &str| {
         text.lines()
             .find(|l| l.starts_with(gauge) && !l.starts_with('#'))
@@ -109,7 +99,7 @@ fn component_gauges_golden_page_and_updates() {
 
     // Seeded at 0, hit rate absent.
     assert_eq!(
-        page(metrics.registry()),
+        scrape_text(metrics.registry()),
         family("gpu_cache_usage_percent", USAGE, &[(0, "0"), (1, "0")])
             + &family("total_blocks", BLOCKS, &[(0, "0"), (1, "0")])
     );
@@ -132,7 +122,7 @@ fn component_gauges_golden_page_and_updates() {
         ..Default::default()
     });
     assert_eq!(
-        page(metrics.registry()),
+        scrape_text(metrics.registry()),
         family(
             "gpu_cache_usage_percent",
             USAGE,
@@ -150,9 +140,9 @@ fn component_gauges_golden_page_and_updates() {
 fn unseeded_ranks_appear_with_their_first_touch() {
     let metrics = EngineMetrics::from_hierarchy(TestHierarchy::new());
     let gauges = ComponentGauges::new(&metrics, &[4, 6]).unwrap();
-    assert!(!page(metrics.registry()).contains("kv_cache_hit_rate"));
+    assert!(!scrape_text(metrics.registry()).contains("kv_cache_hit_rate"));
     gauges.kv_cache_hit_rate.rank(6).set(0.5);
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     assert!(
         text.contains("dynamo_component_kv_cache_hit_rate{dp_rank=\"6\"} 0.5\n"),
         "{text}"
@@ -166,7 +156,10 @@ fn unseeded_ranks_appear_with_their_first_touch() {
     // Rank 5 lies in the table: its first write creates and caches it.
     gauges.total_blocks.rank(5).set(3);
     gauges.total_blocks.set(5, 4);
-    assert!(page(metrics.registry()).contains("dynamo_component_total_blocks{dp_rank=\"5\"} 4\n"));
+    assert!(
+        scrape_text(metrics.registry())
+            .contains("dynamo_component_total_blocks{dp_rank=\"5\"} 4\n")
+    );
 }
 
 #[derive(Debug, EngineGauges)]
@@ -214,7 +207,7 @@ llm_used_blocks{{{consts},tier=\"gold\",worker_id=\"2a\"}} 17
 llm_waiting{{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",engine=\"mocker\",lora_adapter=\"base\",model=\"/models/qwen\",model_name=\"qwen3\",priority=\"high\",tier=\"gold\",worker_id=\"2a\"}} 2
 "
     );
-    assert_eq!(page(metrics.registry()), expected);
+    assert_eq!(scrape_text(metrics.registry()), expected);
 }
 
 #[test]
@@ -245,7 +238,7 @@ fn registering_twice_is_an_error_and_leaves_the_page_alone() {
     let metrics = engine(&qwen());
     let first = ComponentGauges::new(&metrics, &[0]).unwrap();
     first.total_blocks.rank(0).set(5);
-    let before = page(metrics.registry());
+    let before = scrape_text(metrics.registry());
     match ComponentGauges::new(&metrics, &[0, 1]) {
         Err(Error::Metric {
             metric,
@@ -255,7 +248,7 @@ fn registering_twice_is_an_error_and_leaves_the_page_alone() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(page(metrics.registry()), before);
+    assert_eq!(scrape_text(metrics.registry()), before);
 }
 
 #[test]
@@ -273,14 +266,14 @@ fn a_failed_registration_rolls_back_the_fields_before_it() {
     )
     .unwrap();
     squatter.set(1.0);
-    let before = page(metrics.registry());
+    let before = scrape_text(metrics.registry());
     let err = ComponentGauges::new(&metrics, &[0, 1]).unwrap_err();
     assert!(
         matches!(&err, Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered } if metric == "dynamo_component_kv_cache_hit_rate"),
         "{err:?}"
     );
     assert_eq!(
-        page(metrics.registry()),
+        scrape_text(metrics.registry()),
         before,
         "the fields before the failure stayed"
     );
@@ -306,7 +299,7 @@ fn a_rank_span_too_wide_is_refused_before_anything_registers() {
         ),
         "{err:?}"
     );
-    assert_eq!(page(metrics.registry()), "");
+    assert_eq!(scrape_text(metrics.registry()), "");
     // Repeated ranks are fine.
     let g = ComponentGauges::new(&metrics, &[2, 2, 3]).unwrap();
     assert_eq!(g.total_blocks.declared_ranks(), [2, 3]);
@@ -327,9 +320,9 @@ fn generated_sets_are_send_sync_and_debug() {
         .join()
         .unwrap();
     assert!(
-        page(metrics.registry()).contains("llm_cache_usage{dp_rank=\"1\","),
+        scrape_text(metrics.registry()).contains("llm_cache_usage{dp_rank=\"1\","),
         "{}",
-        page(metrics.registry())
+        scrape_text(metrics.registry())
     );
 
     // Debug shows every field by name, and a per-rank field's ranks.

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use engine_gauges_tests::http_client::{http_get, http_request};
-use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
+use engine_gauges_tests::prometheus_server::PrometheusServer;
 use engine_gauges_tests::serving::{self, Serving};
 use engine_gauges_tests::{programs, promtool};
 
@@ -217,14 +217,12 @@ fn prometheus_scrapes_two_workers_and_aggregates_them() {
         "--served-model-name",
         "qwen-b",
     ]);
-    let Some(prometheus) = PrometheusServer::start(&[ScrapeJob::new("workers", [a.addr, b.addr])])
+    let Some(prometheus) =
+        PrometheusServer::start_scraping("workers", [a.addr, b.addr], Duration::from_secs(60))
     else {
         return;
     };
     let fail = |error: String| -> ! { panic!("{error}\nprometheus log:\n{}", prometheus.log()) };
-    prometheus
-        .wait_for_up("workers", Duration::from_secs(60))
-        .unwrap_or_else(|e| fail(e));
 
     let blocks = prometheus
         .wait_for(

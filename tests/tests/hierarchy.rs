@@ -11,7 +11,7 @@ use engine_gauges::{
     create_metric, labels, limits::MAX_RANK_SPAN, reference::ComponentGauges,
     reference::LifecycleGauges, testing::TestHierarchy,
 };
-use engine_gauges_tests::fixture::NamedLevel;
+use engine_gauges_tests::fixture::{self, NamedLevel};
 use engine_gauges_tests::hostile::{KIB_64, hostile_values};
 use engine_gauges_tests::names_model;
 use engine_gauges_tests::page::{promtool_check, scrape, scrape_text};
@@ -67,10 +67,7 @@ fn empty_model_strings_do_not_emit_labels() {
 #[test]
 fn hostile_model_and_served_names_round_trip() {
     let root = MetricsRoot::with_connection_id(0x1);
-    let component = root
-        .namespace("dynamo")
-        .and_then(|ns| ns.component("backend"))
-        .expect("component");
+    let component = fixture::backend_component(&root);
     let values = hostile_values();
     let mut expected = Vec::new();
     let mut keep = Vec::new();

@@ -19,10 +19,11 @@ use engine_gauges::{
     EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
     http::MetricsServer, http::ServerOptions, scrape::ScrapeOptions,
 };
+use engine_gauges_tests::fixture;
 use engine_gauges_tests::http_client::{
     HttpResponse, bytes_after_head_answer, http_get, http_request,
 };
-use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
+use engine_gauges_tests::prometheus_server::PrometheusServer;
 use engine_gauges_tests::{programs, promtool};
 
 fn loopback() -> SocketAddr {
@@ -48,10 +49,7 @@ struct Worker {
 
 fn worker() -> Worker {
     let root = MetricsRoot::with_connection_id(0x1f);
-    let component = root
-        .namespace("dynamo")
-        .and_then(|ns| ns.component("backend"))
-        .expect("component");
+    let component = fixture::backend_component(&root);
     let endpoint = component.endpoint("generate").expect("endpoint");
     let config = EngineConfig {
         model: "Qwen/Qwen3-0.6B".into(),
@@ -195,12 +193,7 @@ fn the_page_follows_the_registry_it_serves() {
     assert!(page.contains("} 7.25\n"), "{page}");
     assert!(page.contains("dp_rank=\"3\""), "{page}");
     // A level's server serves that level and below, not its ancestors.
-    let endpoint = worker
-        .root
-        .namespace("dynamo")
-        .and_then(|ns| ns.component("backend"))
-        .and_then(|c| c.endpoint("generate"))
-        .expect("endpoint");
+    let endpoint = fixture::generate_endpoint(&worker.root);
     let endpoint_server = serve(endpoint.registry());
     let page = get(&endpoint_server, "GET", "/metrics").text();
     assert!(
@@ -601,13 +594,10 @@ fn prometheus_scrapes_the_exporter() {
     let worker = worker();
     let server = serve(worker.root.registry());
     let Some(prometheus) =
-        PrometheusServer::start(&[ScrapeJob::new("worker", [server.local_addr()])])
+        PrometheusServer::start_scraping("worker", [server.local_addr()], Duration::from_secs(30))
     else {
         return;
     };
-    prometheus
-        .wait_for_up("worker", Duration::from_secs(30))
-        .unwrap_or_else(|error| panic!("{error}\nprometheus log:\n{}", prometheus.log()));
     let samples = prometheus
         .wait_for(
             "dynamo_component_total_blocks",

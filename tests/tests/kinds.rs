@@ -10,14 +10,12 @@ use engine_gauges::prometheus::{
 use engine_gauges::reference::{ShutdownReason, ShutdownStage};
 use engine_gauges::{
     CreateMetric, EngineConfig, EngineGauges, EngineMetrics, Error, Family, LabelValue,
-    MetricsRegistry, MetricsRoot, PerRank, create_metric, metric::MetricKind,
-    reference::LifecycleGauges, testing::TestHierarchy,
+    MetricsRoot, PerRank, create_metric, metric::MetricKind, reference::LifecycleGauges,
+    testing::TestHierarchy,
 };
+use engine_gauges_tests::fixture;
+use engine_gauges_tests::page::scrape_text;
 use engine_gauges_tests::{programs, promtool};
-
-fn page(registry: &MetricsRegistry) -> String {
-    registry.prometheus_expfmt_combined().expect("scrape")
-}
 
 /// A level with no labels at all, and no model: series carry only their own labels.
 fn bare() -> EngineMetrics {
@@ -148,7 +146,7 @@ fn seeding_page_at_zero() -> String {
 fn typed_families_show_every_combination_at_zero_on_the_first_scrape() {
     let metrics = bare();
     let set = Seeding::register(&metrics, &[0, 1]).unwrap();
-    assert_eq!(page(metrics.registry()), seeding_page_at_zero());
+    assert_eq!(scrape_text(metrics.registry()), seeding_page_at_zero());
     // Reading the seeded series through their handles changes nothing.
     assert_eq!(set.finished_total.with(Reason::Abort).get(), 0);
     assert_eq!(set.rank_finished_total.rank(1).with(Reason::Stop).get(), 0);
@@ -156,14 +154,14 @@ fn typed_families_show_every_combination_at_zero_on_the_first_scrape() {
         .step_duration_seconds
         .with((Phase::Decode, Outcome::Error));
     assert_eq!((step.sample_count(), step.sample_sum()), (0, 0.0));
-    assert_eq!(page(metrics.registry()), seeding_page_at_zero());
+    assert_eq!(scrape_text(metrics.registry()), seeding_page_at_zero());
 }
 
 #[test]
 fn an_unseeded_family_is_absent_until_written_then_shows_only_the_written_series() {
     let metrics = bare();
     let set = Seeding::register(&metrics, &[0, 1]).unwrap();
-    let before = page(metrics.registry());
+    let before = scrape_text(metrics.registry());
     assert!(!before.contains(RETRIED), "{before}");
     set.retried_total.with(Reason::Length).inc_by(2);
     let retried = family(
@@ -176,7 +174,7 @@ fn an_unseeded_family_is_absent_until_written_then_shows_only_the_written_series
     let at_zero = seeding_page_at_zero();
     let split = at_zero.find(&format!("# HELP {STEP} ")).unwrap();
     let expected = format!("{}{retried}{}", &at_zero[..split], &at_zero[split..]);
-    assert_eq!(page(metrics.registry()), expected);
+    assert_eq!(scrape_text(metrics.registry()), expected);
     assert_eq!(set.retried_total.with(Reason::Length).get(), 2);
 }
 
@@ -311,7 +309,7 @@ fn writes_through_each_handle_land_on_the_right_series() {
                 ("dp_rank=\"7\"", "3"),
             ],
         );
-    assert_eq!(page(metrics.registry()), expected);
+    assert_eq!(scrape_text(metrics.registry()), expected);
 }
 
 #[test]
@@ -326,7 +324,7 @@ fn counter_inc_by_refuses_negative_and_nan_without_panicking() {
     assert_eq!(busy.get(), 1.25);
     busy.inc_by(f64::NEG_INFINITY);
     assert_eq!(busy.get(), 1.25);
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     assert!(
         text.contains("dynamo_component_busy_seconds_total{dp_rank=\"0\"} 1.25\n"),
         "{text}"
@@ -351,7 +349,7 @@ fn a_histogram_timer_records_once_or_not_at_all() {
     assert!(discarded >= 0.0);
     assert_eq!(step().sample_count(), 2, "stop_and_discard records none");
 
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     assert!(
         text.contains("dynamo_component_step_seconds_count{dp_rank=\"0\"} 2\n"),
         "{text}"
@@ -411,7 +409,7 @@ fn counters_follow_snapshot_totals_and_restart_on_a_lower_total() {
         ),
         (5, 5)
     );
-    assert_eq!(page(metrics.registry()), expected("5", "5"));
+    assert_eq!(scrape_text(metrics.registry()), expected("5", "5"));
 
     update(Some(9));
     assert_eq!(
@@ -421,7 +419,7 @@ fn counters_follow_snapshot_totals_and_restart_on_a_lower_total() {
         ),
         (9, 9)
     );
-    assert_eq!(page(metrics.registry()), expected("9", "9"));
+    assert_eq!(scrape_text(metrics.registry()), expected("9", "9"));
 
     update(Some(3)); // the source restarted
     assert_eq!(
@@ -431,7 +429,7 @@ fn counters_follow_snapshot_totals_and_restart_on_a_lower_total() {
         ),
         (3, 3)
     );
-    assert_eq!(page(metrics.registry()), expected("3", "3"));
+    assert_eq!(scrape_text(metrics.registry()), expected("3", "3"));
 
     update(None);
     assert_eq!(
@@ -442,7 +440,7 @@ fn counters_follow_snapshot_totals_and_restart_on_a_lower_total() {
         (3, 3)
     );
     assert_eq!(set.rank_requests_total.rank(0).get(), 0);
-    assert_eq!(page(metrics.registry()), expected("3", "3"));
+    assert_eq!(scrape_text(metrics.registry()), expected("3", "3"));
 }
 
 // ------------------------------------------------------------------------------------- lifecycle
@@ -468,7 +466,11 @@ fn lifecycle_shutdown_stage_appears_with_exactly_the_observed_series() {
         "gauge",
         &[("", "2.5")],
     );
-    assert_eq!(page(metrics.registry()), gauges, "absent before any stage");
+    assert_eq!(
+        scrape_text(metrics.registry()),
+        gauges,
+        "absent before any stage"
+    );
 
     lifecycle.observe_shutdown_stage(ShutdownStage::Inflight, ShutdownReason::TimedOut, 1.5);
     let stage = family(
@@ -477,18 +479,12 @@ fn lifecycle_shutdown_stage_appears_with_exactly_the_observed_series() {
         "gauge",
         &[("reason=\"timed_out\",stage=\"inflight\"", "1.5")],
     );
-    assert_eq!(page(metrics.registry()), gauges + &stage);
+    assert_eq!(scrape_text(metrics.registry()), gauges + &stage);
 }
 
 #[test]
 fn lifecycle_shutdown_stage_with_hierarchy_labels() {
-    let endpoint = MetricsRoot::with_connection_id(0x2a)
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
-        .endpoint("generate")
-        .unwrap();
+    let endpoint = fixture::generate_endpoint(&MetricsRoot::with_connection_id(0x2a));
     let config = EngineConfig {
         model: "qwen".into(),
         ..Default::default()
@@ -496,7 +492,7 @@ fn lifecycle_shutdown_stage_with_hierarchy_labels() {
     let metrics = EngineMetrics::with_engine_config(endpoint, &config);
     let lifecycle = LifecycleGauges::new(&metrics, 1.0).unwrap();
     lifecycle.observe_shutdown_stage(ShutdownStage::Inflight, ShutdownReason::TimedOut, 1.5);
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     let rows: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("dynamo_component_shutdown_stage_seconds"))
@@ -564,7 +560,7 @@ fn refused<T: CreateMetric>(
 ) -> Error {
     use engine_gauges::MetricsHierarchy;
     let level = occupied();
-    let before = page(level.get_metrics_registry());
+    let before = scrape_text(level.get_metrics_registry());
     let err = create_metric::<T, _>(&level, name, "Some help.", &[], buckets, labels)
         .expect_err("create_metric must refuse it");
     let full = format!("dynamo_component_{name}");
@@ -573,7 +569,7 @@ fn refused<T: CreateMetric>(
         "the message names `{full}`: {err}"
     );
     assert_eq!(
-        page(level.get_metrics_registry()),
+        scrape_text(level.get_metrics_registry()),
         before,
         "the page changed"
     );
@@ -746,7 +742,7 @@ fn no_buckets_on_a_histogram_give_the_default_buckets() {
     histogram.observe(0.2);
     let text = {
         use engine_gauges::MetricsHierarchy;
-        page(level.get_metrics_registry())
+        scrape_text(level.get_metrics_registry())
     };
     let bounds: Vec<f64> = text
         .lines()
@@ -825,13 +821,7 @@ fn a_set_with_every_kind_passes_promtool() {
     let Some(promtool) = programs::promtool() else {
         return;
     };
-    let endpoint = MetricsRoot::with_connection_id(0x2a)
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
-        .endpoint("generate")
-        .unwrap();
+    let endpoint = fixture::generate_endpoint(&MetricsRoot::with_connection_id(0x2a));
     let config = EngineConfig {
         model: "qwen".into(),
         ..Default::default()
@@ -868,7 +858,7 @@ fn a_set_with_every_kind_passes_promtool() {
         .rank(1)
         .with(Reason::Abort)
         .inc_by(2.0);
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     for d in Everything::DESCRIPTORS {
         assert!(
             text.contains(&format!("# TYPE {} ", d.name)),
@@ -907,7 +897,7 @@ fn a_failed_registration_rolls_back_and_leaves_the_page_byte_identical() {
     )
     .unwrap();
     squatter.inc_by(4);
-    let before = page(metrics.registry());
+    let before = scrape_text(metrics.registry());
     assert_eq!(
         before,
         family(
@@ -922,7 +912,7 @@ fn a_failed_registration_rolls_back_and_leaves_the_page_byte_identical() {
         matches!(&err, Error::Metric { metric, kind: MetricErrorKind::AlreadyRegistered } if metric == "dynamo_component_served_total"),
         "{err:?}"
     );
-    assert_eq!(page(metrics.registry()), before);
+    assert_eq!(scrape_text(metrics.registry()), before);
     // The first field's name is free again: it was unregistered.
     let waiting: IntGauge = create_metric(
         metrics.hierarchy(),
@@ -956,7 +946,7 @@ fn a_per_rank_family_takes_undeclared_ranks_inside_and_outside_its_table() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        rows(&page(metrics.registry())).len(),
+        rows(&scrape_text(metrics.registry())).len(),
         6,
         "2 declared ranks by 3 reasons"
     );
@@ -966,7 +956,7 @@ fn a_per_rank_family_takes_undeclared_ranks_inside_and_outside_its_table() {
     set.sparse_total.rank(9).with(Reason::Stop).inc();
     assert_eq!(set.sparse_total.rank(1).with(Reason::Length).get(), 2);
     assert_eq!(set.sparse_total.rank(9).with(Reason::Stop).get(), 4);
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     let rows = rows(&text);
     // Only the series written appear for undeclared ranks.
     assert_eq!(rows.len(), 8, "{text}");
@@ -995,7 +985,7 @@ struct Bounded {
 fn undeclared_ranks_are_bounded_and_dropped_writes_counted() {
     let metrics = bare();
     let set = Bounded::register(&metrics, &[0, 4]).unwrap();
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     assert!(
         !text.contains("engine_gauges_dropped_writes_total"),
         "{text}"
@@ -1017,7 +1007,7 @@ fn undeclared_ranks_are_bounded_and_dropped_writes_counted() {
     set.blocks.rank(77).set(7);
     assert_eq!(set.blocks.rank(9).get(), 10);
 
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     let blocks: Vec<&str> = text
         .lines()
         .filter(|line| line.starts_with("blocks{"))
@@ -1054,7 +1044,7 @@ fn twenty_thousand_undeclared_ranks_cost_a_bounded_page() {
     for rank in 1..=20_000 {
         set.handled_total.rank(rank).with(Reason::Length).inc();
     }
-    let text = page(metrics.registry());
+    let text = scrape_text(metrics.registry());
     let series = text
         .lines()
         .filter(|line| line.starts_with("handled_total{"))

@@ -10,6 +10,7 @@ use engine_gauges::{
     EngineConfig, EngineGauges, EngineMetrics, Family, LabelValue, MetricsRoot, PerRank,
     reference::ComponentGauges,
 };
+use engine_gauges_tests::fixture;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -40,11 +41,7 @@ struct Requests {
 #[test]
 fn level_churn_leaves_the_page_unchanged_and_memory_bounded() {
     let root = MetricsRoot::new();
-    let component = root
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap();
+    let component = fixture::backend_component(&root);
     let before = component
         .registry()
         .prometheus_expfmt_combined()

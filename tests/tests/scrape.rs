@@ -16,16 +16,17 @@ use std::time::{Duration, Instant};
 use engine_gauges::error::{MetricErrorKind, ScrapeErrorKind};
 use engine_gauges::prometheus::{Gauge, GaugeVec, Histogram, IntGauge, IntGaugeVec};
 use engine_gauges::{
-    EngineConfig, EngineMetrics, Error, MetricsRegistry, MetricsRoot, create_metric,
-    http::MetricsServer, reference::LifecycleGauges, scrape::ScrapeOptions, testing::TestHierarchy,
+    EngineConfig, EngineMetrics, Error, MetricsHierarchy, MetricsRegistry, MetricsRoot,
+    create_metric, http::MetricsServer, reference::LifecycleGauges, scrape::ScrapeOptions,
+    testing::TestHierarchy,
 };
 use engine_gauges_tests::expfmt;
 use engine_gauges_tests::faults::{ON_PURPOSE, Progress, WATCHDOG, quiet_panics, with_watchdog};
-use engine_gauges_tests::fixture::NamedLevel;
+use engine_gauges_tests::fixture::{self, NamedLevel};
 use engine_gauges_tests::hostile::hostile_values;
 use engine_gauges_tests::page::{failures, promtool_check, scrape, scrape_text};
 use engine_gauges_tests::programs;
-use engine_gauges_tests::prometheus_server::{PrometheusServer, ScrapeJob};
+use engine_gauges_tests::prometheus_server::PrometheusServer;
 
 // ---------------------------------------------------------------------------------------- merging
 
@@ -248,28 +249,48 @@ fn registries_that_disagree_on_families_keep_serving_the_rest() {
 
 // --------------------------------------------------------------------------------- hostile values
 
-#[test]
-fn hostile_label_values_round_trip_through_the_page() {
-    let endpoint = MetricsRoot::with_connection_id(0xbad)
-        .namespace("dynamo")
-        .and_then(|ns| ns.component("backend"))
-        .and_then(|c| c.endpoint("generate"))
-        .expect("endpoint");
-    let values = hostile_values();
-    // Variable label values, two labels per series.
+/// A gauge per value at `level` (`hostile_labels`), labelled with its index and the value, and
+/// set to its index.
+fn gauge_per_label_value(level: &impl MetricsHierarchy, values: &[String]) -> GaugeVec {
     let vec: GaugeVec = create_metric(
-        &endpoint,
+        level,
         "hostile_labels",
         "A gauge per hostile label value.",
         &[],
         None,
         Some(&["index", "value"]),
     )
-    .expect("vec");
+    .expect("a GaugeVec");
     for (index, value) in values.iter().enumerate() {
         vec.with_label_values(&[index.to_string().as_str(), value])
             .set(index as f64);
     }
+    vec
+}
+
+/// A gauge per case at `level` (`special_values`), labelled `case`, and set to the case's value.
+fn gauge_per_value(level: &impl MetricsHierarchy, cases: &[(&str, f64)]) -> GaugeVec {
+    let vec: GaugeVec = create_metric(
+        level,
+        "special_values",
+        "Special values.",
+        &[],
+        None,
+        Some(&["case"]),
+    )
+    .expect("a GaugeVec");
+    for (case, value) in cases {
+        vec.with_label_values(&[case]).set(*value);
+    }
+    vec
+}
+
+#[test]
+fn hostile_label_values_round_trip_through_the_page() {
+    let endpoint = fixture::generate_endpoint(&MetricsRoot::with_connection_id(0xbad));
+    let values = hostile_values();
+    // Variable label values, two labels per series.
+    let _vec = gauge_per_label_value(&endpoint, &values);
     // Caller const label values are passed through untouched.
     for (index, value) in values.iter().enumerate() {
         let g: Gauge = create_metric(
@@ -356,18 +377,7 @@ fn special_float_values_round_trip() {
         ("two_pow_53_plus_one", 9_007_199_254_740_993.0),
     ];
     let root = MetricsRoot::new();
-    let vec: GaugeVec = create_metric(
-        &root,
-        "special_values",
-        "Special values.",
-        &[],
-        None,
-        Some(&["case"]),
-    )
-    .unwrap();
-    for (case, value) in &cases {
-        vec.with_label_values(&[case]).set(*value);
-    }
+    let _floats = gauge_per_value(&root, &cases);
     let ints: IntGaugeVec = create_metric(
         &root,
         "int_extremes",
@@ -413,47 +423,24 @@ fn special_float_values_round_trip() {
 fn prometheus_reads_hostile_values_and_infinities_back() {
     let root = MetricsRoot::with_connection_id(0xbad);
     let values = hostile_values();
-    let vec: GaugeVec = create_metric(
+    let _labels = gauge_per_label_value(&root, &values);
+    let _specials = gauge_per_value(
         &root,
-        "hostile_labels",
-        "A gauge per hostile label value.",
-        &[],
-        None,
-        Some(&["index", "value"]),
-    )
-    .unwrap();
-    for (index, value) in values.iter().enumerate() {
-        vec.with_label_values(&[index.to_string().as_str(), value])
-            .set(index as f64);
-    }
-    let specials: GaugeVec = create_metric(
-        &root,
-        "special_values",
-        "Special values.",
-        &[],
-        None,
-        Some(&["case"]),
-    )
-    .unwrap();
-    for (case, value) in [
-        ("nan", f64::NAN),
-        ("pos_inf", f64::INFINITY),
-        ("neg_inf", f64::NEG_INFINITY),
-        ("max", f64::MAX),
-        ("subnormal", 5e-324),
-    ] {
-        specials.with_label_values(&[case]).set(value);
-    }
+        &[
+            ("nan", f64::NAN),
+            ("pos_inf", f64::INFINITY),
+            ("neg_inf", f64::NEG_INFINITY),
+            ("max", f64::MAX),
+            ("subnormal", 5e-324),
+        ],
+    );
     let server = MetricsServer::start(([127, 0, 0, 1], 0).into(), root.registry().clone())
         .expect("metrics server");
     let Some(prometheus) =
-        PrometheusServer::start(&[ScrapeJob::new("hostile", [server.local_addr()])])
+        PrometheusServer::start_scraping("hostile", [server.local_addr()], Duration::from_secs(30))
     else {
         return;
     };
-    prometheus
-        .wait_for_up("hostile", Duration::from_secs(30))
-        .unwrap_or_else(|error| panic!("{error}\nprometheus log:\n{}", prometheus.log()));
     let samples = prometheus
         .wait_for(
             "dynamo_component_hostile_labels",

@@ -15,6 +15,7 @@ use engine_gauges::{
     Component, EngineConfig, EngineGauges, EngineMetrics, Error, Family, LabelValue,
     MetricsRegistry, MetricsRoot, PerRank, create_metric,
 };
+use engine_gauges_tests::fixture;
 use engine_gauges_tests::page::scrape_text;
 use proptest::prelude::*;
 
@@ -339,13 +340,7 @@ fn a_removed_series_leaves_the_page_and_a_later_write_brings_it_back() {
 
 #[test]
 fn a_new_model_name_does_not_double_count() {
-    let endpoint = MetricsRoot::with_connection_id(1)
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
-        .endpoint("generate")
-        .unwrap();
+    let endpoint = fixture::generate_endpoint(&MetricsRoot::with_connection_id(1));
     let first = EngineMetrics::with_engine_config(
         endpoint.clone(),
         &EngineConfig {
@@ -445,11 +440,7 @@ fn linked_children(registry: &MetricsRegistry) -> usize {
 }
 
 fn backend() -> Component {
-    MetricsRoot::new()
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
+    fixture::backend_component(&MetricsRoot::new())
 }
 
 fn load(level: &impl engine_gauges::MetricsHierarchy) -> Result<IntGauge, Error> {
@@ -517,13 +508,7 @@ fn a_child_keeps_its_parents_alive() {
 #[test]
 fn an_attached_child_with_a_metric_keeps_its_parents_attached() {
     let root = MetricsRoot::new();
-    let endpoint = root
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap()
-        .endpoint("generate")
-        .unwrap();
+    let endpoint = fixture::generate_endpoint(&root);
     let gauge = load(&endpoint).unwrap();
     drop(endpoint);
 
@@ -676,11 +661,7 @@ fn a_removed_level_refuses_new_metrics_and_children_with_an_error_saying_what_to
 #[test]
 fn removing_a_level_takes_its_whole_subtree_off_the_page() {
     let root = MetricsRoot::new();
-    let component = root
-        .namespace("dynamo")
-        .unwrap()
-        .component("backend")
-        .unwrap();
+    let component = fixture::backend_component(&root);
     let endpoint = component.endpoint("generate").unwrap();
     let weak = endpoint.downgrade();
     load(&endpoint).unwrap().set(1);

@@ -30,7 +30,7 @@ pub fn quiet_panics() {
     });
 }
 
-/// The watchdog's limit for a whole scenario of the reliability tests.
+/// The watchdog's limit for a whole watched scenario.
 pub const WATCHDOG: Duration = Duration::from_secs(30);
 
 /// Runs `body` on a thread of its own and fails the test (instead of hanging it) when it has not

@@ -450,6 +450,54 @@ fn injected_labels_are_checked_when_the_bridge_is_added() {
     assert_eq!(registry.prometheus_expfmt_combined().expect("scrape"), "");
 }
 
+/// With the engine's labels, a bridge also takes the hierarchy's values as label values; a user
+/// level whose name cannot be one refuses the bridge, naming the collector, the label and the
+/// value. The same bridge without injected labels is taken.
+#[test]
+fn an_engine_bridge_refuses_a_hierarchy_value_that_cannot_be_a_label_value() {
+    let registry = MetricsRegistry::new();
+    let level = NamedLevel::over(&registry, "日本", &["root", "dynamo", "backend"]);
+    let metrics = EngineMetrics::from_hierarchy(level);
+    let counter = || Box::new(IntCounter::new("c_total", "C.").expect("c"));
+    let error = metrics
+        .add_collector(counter(), BridgeLabels::Engine)
+        .unwrap_err();
+    match &error {
+        Error::Bridge {
+            bridged,
+            kind: MetricErrorKind::InvalidHierarchyValue { label, value, .. },
+        } => {
+            assert_eq!(bridged, "the collector of `c_total`");
+            assert_eq!((*label, value.as_str()), ("dynamo_endpoint", "日本"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        error.to_string().starts_with(
+            "bridging the collector of `c_total`: the hierarchy's value `日本` for label \
+             `dynamo_endpoint` is invalid"
+        ),
+        "{error}"
+    );
+    let error = metrics
+        .add_foreign_registry(prometheus::Registry::new(), BridgeLabels::Engine)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("bridging a foreign registry: "),
+        "{error}"
+    );
+    assert_eq!(registry.prometheus_expfmt_combined().expect("scrape"), "");
+    metrics
+        .add_collector(counter(), BridgeLabels::AsIs)
+        .expect("no labels injected, nothing to refuse");
+    assert_eq!(
+        registry.prometheus_expfmt_combined().expect("scrape"),
+        "# HELP c_total C.\n# TYPE c_total counter\nc_total 0\n"
+    );
+}
+
 /// End to end: a real Prometheus scrapes a page with every bad text above bridged into it,
 /// through a proxy that sees its answers gzip-compressed. The target stays up, and every other
 /// series (native, repaired, bridged) is there.

@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 
-use crate::{MetricsRegistry, exposition::metrics_response, render::ScrapeOptions};
+use crate::{MetricsRegistry, http::response::metrics_response, scrape::render::ScrapeOptions};
 
 /// A `GET` (and so `HEAD`) route answering with `registry`'s combined page, as
 /// [`metrics_response`] does: shared renders, the scrape timeout (`503` past it), gzip when

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use prometheus::core::Collector;
 
 use crate::error::MetricErrorKind;
+use crate::hierarchy::registry::collector_description;
 use crate::hierarchy::{MetricsHierarchy, injected_labels};
 use crate::names::sanitize_label_name;
-use crate::registry::collector_description;
-use crate::{Error, MetricsRegistry, labels, registry::PrometheusExpositionFormatCallback};
+use crate::{
+    Error, MetricsRegistry, hierarchy::registry::PrometheusExpositionFormatCallback, labels,
+};
 
 /// Which labels a bridged collector's or registry's families get.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,7 +60,7 @@ impl EngineConfig {
     ///
     /// # Errors
     /// [`Error::DataParallelSize`] when the size is 0, wider than a per-rank table holds
-    /// ([`MAX_RANK_SPAN`](crate::per_rank::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`;
+    /// ([`MAX_RANK_SPAN`](crate::metric::per_rank::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`;
     /// checked before anything is allocated.
     pub fn dp_ranks(&self) -> Result<Vec<u32>, Error> {
         let start = self.data_parallel_start_rank.unwrap_or(0);
@@ -66,13 +68,13 @@ impl EngineConfig {
         let refuse = |reason| Error::DataParallelSize {
             start,
             size,
-            limit: crate::per_rank::MAX_RANK_SPAN,
+            limit: crate::metric::per_rank::MAX_RANK_SPAN,
             reason,
         };
         if size == 0 {
             return Err(refuse("a worker owns at least one rank"));
         }
-        if size > crate::per_rank::MAX_RANK_SPAN {
+        if size > crate::metric::per_rank::MAX_RANK_SPAN {
             return Err(refuse("that is more ranks than a per-rank table holds"));
         }
         if start.checked_add(size - 1).is_none() {

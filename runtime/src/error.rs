@@ -29,7 +29,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::create::MetricKind;
+use crate::metric::create::MetricKind;
 
 /// Everything that can go wrong when creating levels, metrics and gauge sets, reading the
 /// engine's configuration, scraping, or starting the server.

@@ -73,32 +73,18 @@ extern crate self as engine_gauges;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
-mod bound;
 pub mod buckets;
-mod create;
-mod encode;
 mod engine;
 pub mod error;
-mod expfmt;
-#[cfg(feature = "http")]
-mod exposition;
-mod family;
-mod foreign;
-mod gauges;
 mod hierarchy;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 pub mod labels;
-mod levels;
 pub mod metric;
 pub mod names;
-mod per_rank;
 pub mod reference;
-mod registry;
-mod render;
 pub mod scrape;
-mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -109,22 +95,22 @@ pub mod __private;
 
 pub use prometheus;
 
-pub use create::{CreateMetric, create_metric, create_metric_with_prefix};
 pub use engine::{BridgeLabels, ComponentSnapshot, EngineConfig, EngineMetrics};
 #[doc(inline)]
 pub use error::Error;
-pub use family::{Family, LabelValue};
-pub use gauges::EngineGauges;
 pub use hierarchy::MetricsHierarchy;
-pub use levels::{Component, Endpoint, LevelGuard, MetricsRoot, Namespace};
-pub use per_rank::PerRank;
-pub use registry::MetricsRegistry;
+pub use hierarchy::levels::{Component, Endpoint, LevelGuard, MetricsRoot, Namespace};
+pub use hierarchy::registry::MetricsRegistry;
+pub use metric::create::{CreateMetric, create_metric, create_metric_with_prefix};
+pub use metric::family::{Family, LabelValue};
+pub use metric::gauges::EngineGauges;
+pub use metric::per_rank::PerRank;
 
 /// Limits that bound memory and threads, whatever the input.
 pub mod limits {
-    pub use crate::bound::DEFAULT_MAX_UNDECLARED_RANKS;
-    pub use crate::per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES};
-    pub use crate::render::MAX_RENDER_THREADS;
+    pub use crate::metric::bound::DEFAULT_MAX_UNDECLARED_RANKS;
+    pub use crate::metric::per_rank::{MAX_RANK_SPAN, MAX_TABLE_SERIES};
+    pub use crate::scrape::render::MAX_RENDER_THREADS;
 }
 
 #[doc = include_str!("derive.md")]

@@ -3,7 +3,7 @@
 //! Sanitizing is applied to metric names and to the hierarchy's level names (which become label
 //! values); a caller's label names are only validated, never rewritten.
 
-pub use crate::create::COMPONENT_PREFIX;
+pub use crate::metric::create::COMPONENT_PREFIX;
 
 /// Why a name cannot be sanitized.
 pub(crate) const EMPTY: &str = "it is empty";

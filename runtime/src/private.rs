@@ -7,19 +7,19 @@ pub use engine_gauges_rules as rules;
 use prometheus::core::Collector;
 use prometheus::{Counter, Gauge, IntCounter, IntGauge};
 
-pub use crate::create::MetricKind;
-pub use crate::family::LabelSet;
-pub use crate::per_rank::{RankMetric, SetGauge};
+pub use crate::metric::create::MetricKind;
+pub use crate::metric::family::LabelSet;
+pub use crate::metric::per_rank::{RankMetric, SetGauge};
 use std::sync::Arc;
 
-use crate::bound::RankBound;
-use crate::create::prepare;
 use crate::error::MetricErrorKind;
 use crate::metric::Series;
-use crate::store::{FamilyText, Native, Ranks, Repr, Table, TableKind};
+use crate::metric::bound::RankBound;
+use crate::metric::create::prepare;
+use crate::metric::store::{FamilyText, Native, Ranks, Repr, Table, TableKind};
 use crate::{
-    CreateMetric, EngineMetrics, Error, Family, PerRank, create_metric_with_prefix,
-    gauges::MetricDescriptor, labels, metric::Metric,
+    CreateMetric, EngineMetrics, Error, Family, PerRank, create_metric_with_prefix, labels,
+    metric::Metric, metric::gauges::MetricDescriptor,
 };
 
 /// A descriptor as the derive writes it.
@@ -153,12 +153,12 @@ impl<'a> Registrar<'a> {
                 },
             ));
         }
-        if L::CARDINALITY as u64 > crate::per_rank::MAX_TABLE_SERIES {
+        if L::CARDINALITY as u64 > crate::metric::per_rank::MAX_TABLE_SERIES {
             return Err(Error::metric_error(
                 d.name,
                 MetricErrorKind::TooManySeries {
                     series: L::CARDINALITY as u64,
-                    limit: crate::per_rank::MAX_TABLE_SERIES,
+                    limit: crate::metric::per_rank::MAX_TABLE_SERIES,
                 },
             ));
         }

@@ -1,7 +1,7 @@
 //! [`TestHierarchy`]: a standalone level for tests, and [`WeakLevel`], to check that a level's
 //! memory returns.
 
-pub use crate::levels::WeakLevel;
+pub use crate::hierarchy::levels::WeakLevel;
 
 use crate::{MetricsHierarchy, MetricsRegistry};
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::error::ScrapeErrorKind;
-use crate::registry::{MetricsRegistry, lock};
+use crate::hierarchy::registry::{MetricsRegistry, lock};
 use crate::scrape::{Context, Late, panic_message, render_page};
 
 /// The most render threads alive at once, across all registries. Only renders stuck in hung

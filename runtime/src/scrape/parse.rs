@@ -639,7 +639,7 @@ pub(crate) fn parse_go_float(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::encode;
+    use crate::scrape::encode::encode;
 
     /// The page `text` renders to, or its problems.
     fn render(text: &str) -> Result<String, Vec<String>> {

@@ -1,7 +1,7 @@
 //! The [`EngineGauges`] trait that `#[derive(EngineGauges)]` implements, and the
 //! [`MetricDescriptor`]s it publishes.
 
-use crate::{EngineMetrics, Error, create::MetricKind};
+use crate::{EngineMetrics, Error, metric::create::MetricKind};
 
 /// A set of gauges registered together: the trait behind `#[derive(EngineGauges)]`.
 ///
@@ -67,7 +67,7 @@ pub struct MetricDescriptor {
     /// A histogram's bucket upper bounds (the `+Inf` bucket is implied); empty for other kinds.
     pub buckets: &'static [f64],
     /// For a per-rank field, how many undeclared ranks it takes before it drops writes to new ones
-    /// ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS) unless the
+    /// ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::metric::bound::DEFAULT_MAX_UNDECLARED_RANKS) unless the
     /// field sets `max_undeclared_ranks`).
     pub max_undeclared_ranks: u32,
     /// Const labels declared on the set.

@@ -27,7 +27,9 @@
 //! - file descriptors: when `accept` fails for want of them, the accept loop closes the connection
 //!   idle the longest and backs off (10 ms, doubling up to 1 s), then recovers by itself.
 
-pub use crate::exposition::{
+pub(crate) mod response;
+
+pub use crate::http::response::{
     CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response, metrics_response_blocking,
 };
 
@@ -56,9 +58,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, oneshot};
 
 use crate::error::ServerErrorKind;
-use crate::exposition::text_response;
-use crate::registry::lock;
-use crate::{Error, MetricsRegistry, render::ScrapeOptions};
+use crate::hierarchy::registry::lock;
+use crate::http::response::text_response;
+use crate::{Error, MetricsRegistry, scrape::render::ScrapeOptions};
 
 /// How long a scrape still running after [`MetricsServer::SHUTDOWN_TIMEOUT`] is waited for before
 /// the server's thread ends anyway (the scrape then finishes on its own, unobserved).
@@ -208,7 +210,7 @@ impl MetricsServer {
     pub const PATH: &'static str = "/metrics";
 
     /// The page's content type: Prometheus's text exposition format, version 0.0.4.
-    pub const CONTENT_TYPE: &'static str = crate::exposition::CONTENT_TYPE_TEXT;
+    pub const CONTENT_TYPE: &'static str = crate::http::response::CONTENT_TYPE_TEXT;
 
     /// How long [`shutdown`](Self::shutdown) lets requests in flight finish before closing them.
     pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use prometheus::proto::MetricType;
 
+use crate::metric::store::{Repr, Table, TableKind};
 use crate::metric::{Metric, Series};
-use crate::store::{Repr, Table, TableKind};
 
 /// A label whose values are fixed: each variant of a fieldless enum is one value.
 ///

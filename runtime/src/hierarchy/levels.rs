@@ -40,8 +40,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use crate::error::LevelErrorKind;
 use crate::hierarchy::MetricsHierarchy;
+use crate::hierarchy::registry::lock;
 use crate::names::sanitize_label_name;
-use crate::registry::lock;
 use crate::{Error, MetricsRegistry, labels};
 
 type ChildKey = (&'static str, String);

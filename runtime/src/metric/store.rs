@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use prometheus::proto::{self, MetricFamily, MetricType};
 
-use crate::bound::RankBound;
-use crate::encode::{escape_into, type_name};
-use crate::registry::lock;
+use crate::hierarchy::registry::lock;
+use crate::metric::bound::RankBound;
+use crate::scrape::encode::{escape_into, type_name};
 
 /// One series: its value's bits (an `i64`, a `u64` or an `f64`, as the kind says), whether it is
 /// on the page, a histogram's buckets, and the next series in the page's order.
@@ -525,7 +525,7 @@ impl<K: TableKind> Table<K> {
         if self.extras.any() {
             // Ranks outside the table sort among its own: the slow, general path.
             let family = self.to_family();
-            crate::encode::encode_family(&family, out);
+            crate::scrape::encode::encode_family(&family, out);
             return;
         }
         let mut wrote_header = false;

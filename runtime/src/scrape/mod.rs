@@ -5,11 +5,16 @@
 //! A scrape walks the registries, runs their parts, merges and checks the families, encodes the
 //! page, and counts what failed.
 
-pub use crate::bound::DROPPED_WRITES;
-pub use crate::registry::{
+pub(crate) mod encode;
+pub(crate) mod foreign;
+pub(crate) mod parse;
+pub(crate) mod render;
+
+pub use crate::hierarchy::registry::{
     BoxError, PrometheusExpositionFormatCallback, SCRAPE_FAILURES, UpdateCallback,
 };
-pub use crate::render::{Page, ScrapeOptions};
+pub use crate::metric::bound::DROPPED_WRITES;
+pub use crate::scrape::render::{Page, ScrapeOptions};
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -21,11 +26,10 @@ use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, Opts};
 
-use crate::foreign::TakenNames;
-use crate::registry::{Acquired, MetricsRegistry, Part, lock};
-use crate::render::{Render, hold_part};
-use crate::store::Native;
-use crate::{encode, expfmt};
+use crate::hierarchy::registry::{Acquired, MetricsRegistry, Part, lock};
+use crate::metric::store::Native;
+use crate::scrape::foreign::TakenNames;
+use crate::scrape::render::{Render, hold_part};
 
 /// What one render needs to know besides the registry.
 pub(crate) struct Context<'a> {
@@ -146,7 +150,7 @@ pub(crate) fn render_page(root: &MetricsRegistry, cx: &Context<'_>) -> Result<St
             let what = format!("text callback #{} of {place}", i + 1);
             let parsed = run_part(part, &what, cx, failures, |callback| {
                 let text = callback()?;
-                Ok(expfmt::parse(&text))
+                Ok(parse::parse(&text))
             })?;
             let parsed = match parsed {
                 Some(Ok(parsed)) => parsed,

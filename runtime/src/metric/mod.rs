@@ -2,10 +2,17 @@
 //! [`PerRank`](crate::PerRank) or [`Family`](crate::Family), with the kind's usual methods. Also
 //! the traits and types behind those handles, and what a set's [`MetricDescriptor`]s say.
 
-pub use crate::create::MetricKind;
-pub use crate::family::LabelSet;
-pub use crate::gauges::MetricDescriptor;
-pub use crate::per_rank::{RankFamily, RankMetric, SetGauge};
+pub(crate) mod bound;
+pub(crate) mod create;
+pub(crate) mod family;
+pub(crate) mod gauges;
+pub(crate) mod per_rank;
+pub(crate) mod store;
+
+pub use crate::metric::create::MetricKind;
+pub use crate::metric::family::LabelSet;
+pub use crate::metric::gauges::MetricDescriptor;
+pub use crate::metric::per_rank::{RankFamily, RankMetric, SetGauge};
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -15,7 +22,7 @@ use std::time::Instant;
 use prometheus::proto::MetricType;
 use prometheus::{Counter, Gauge, Histogram, IntCounter, IntGauge};
 
-use crate::store::{Repr, Slot, TableKind, add_f64};
+use crate::metric::store::{Repr, Slot, TableKind, add_f64};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -33,14 +40,14 @@ pub trait Metric: sealed::Sealed + TableKind + Send + Sync + 'static {
     /// The `*Vec` type [`create_metric`](crate::create_metric) would make for the same family,
     /// for descriptors.
     #[doc(hidden)]
-    const VEC_KIND: crate::create::MetricKind;
+    const VEC_KIND: crate::metric::create::MetricKind;
 }
 
 macro_rules! metric {
     ($($ty:ident: $repr:ident, $type:ident, $vec:ident;)*) => {$(
         impl sealed::Sealed for $ty {}
         impl Metric for $ty {
-            const VEC_KIND: crate::create::MetricKind = crate::create::MetricKind::$vec;
+            const VEC_KIND: crate::metric::create::MetricKind = crate::metric::create::MetricKind::$vec;
         }
         impl TableKind for $ty {
             const REPR: Repr = Repr::$repr;
@@ -67,7 +74,7 @@ static NOWHERE: Slot = Slot {
     bits: AtomicU64::new(0),
     present: AtomicBool::new(false),
     hist: None,
-    next: crate::store::END,
+    next: crate::metric::store::END,
     declared: false,
 };
 

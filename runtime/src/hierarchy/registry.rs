@@ -1,6 +1,6 @@
 //! [`MetricsRegistry`]: one level's metrics, links to its children, and the parts a scrape runs
 //! (callbacks and bridges). The scrape itself is in [`crate::scrape`], the shared, time-bounded
-//! render in [`crate::render`].
+//! render in [`crate::scrape::render`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -13,12 +13,12 @@ use prometheus::proto::MetricFamily;
 
 use crate::Error;
 use crate::error::MetricErrorKind;
-use crate::foreign::{Bridge, Source};
-use crate::levels::{LevelGuard, Node};
+use crate::hierarchy::levels::{LevelGuard, Node};
+use crate::metric::store::Native;
 use crate::names::is_valid_label_name;
-use crate::render::{Page, Render, ScrapeOptions};
 use crate::scrape::Failures;
-use crate::store::Native;
+use crate::scrape::foreign::{Bridge, Source};
+use crate::scrape::render::{Page, Render, ScrapeOptions};
 
 /// The error type callbacks return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -376,7 +376,7 @@ impl MetricsRegistry {
     }
 
     /// The counter of writes dropped by this level's per-rank families
-    /// ([`DROPPED_WRITES`](crate::bound::DROPPED_WRITES)), labelled `metric` and with `hierarchy`'s
+    /// ([`DROPPED_WRITES`](crate::metric::bound::DROPPED_WRITES)), labelled `metric` and with `hierarchy`'s
     /// labels, registered here the first time a family asks for it. Its series appear with the
     /// first dropped write.
     pub(crate) fn dropped_writes(
@@ -389,7 +389,7 @@ impl MetricsRegistry {
                 crate::create_metric_with_prefix(
                     hierarchy,
                     "",
-                    crate::bound::DROPPED_WRITES,
+                    crate::metric::bound::DROPPED_WRITES,
                     "Writes dropped because a per-rank family already held its most undeclared \
                      ranks, by the family's name.",
                     &[],
@@ -416,7 +416,7 @@ impl MetricsRegistry {
         self.inner.registry.unregister(collector)?;
         self.inner.registered.fetch_sub(1, Ordering::AcqRel);
         if let Some(level) = self.inner.level.get() {
-            crate::levels::registry_released(level);
+            crate::hierarchy::levels::registry_released(level);
         }
         Ok(())
     }
@@ -520,7 +520,7 @@ impl MetricsRegistry {
     /// As [`prometheus_expfmt_combined`](Self::prometheus_expfmt_combined).
     pub fn scrape(&self, options: &ScrapeOptions) -> Result<Page, Error> {
         let deadline = Instant::now() + options.timeout();
-        let render = crate::render::start_or_join(self, options)?;
+        let render = crate::scrape::render::start_or_join(self, options)?;
         render.wait_blocking(deadline)
     }
 }

@@ -1,5 +1,8 @@
 //! The [`MetricsHierarchy`] trait: where a metric lives, and so which labels it carries.
 
+pub(crate) mod levels;
+pub(crate) mod registry;
+
 use std::sync::Arc;
 
 use crate::MetricsRegistry;

@@ -12,8 +12,8 @@ use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, 
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::error::ScrapeErrorKind;
-use crate::render::{Page, start_or_join};
-use crate::{Error, MetricsRegistry, render::ScrapeOptions};
+use crate::scrape::render::{Page, start_or_join};
+use crate::{Error, MetricsRegistry, scrape::render::ScrapeOptions};
 
 /// The page's content type: Prometheus's text exposition format, version 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -143,7 +143,7 @@ impl AsRef<[u8]> for SharedBytes {
 
 /// The page gzip-compressed, made once per page. `None` only if compressing failed, which
 /// writing to memory does not do.
-fn gzip_of(page: &crate::render::PageInner) -> Option<Arc<[u8]>> {
+fn gzip_of(page: &crate::scrape::render::PageInner) -> Option<Arc<[u8]>> {
     page.gzip
         .get_or_init(|| {
             let mut encoder = flate2::write::GzEncoder::new(

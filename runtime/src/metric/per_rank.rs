@@ -8,9 +8,9 @@ use prometheus::{Gauge, IntGauge};
 
 use crate::Error;
 use crate::error::MetricErrorKind;
-use crate::family::{Family, LabelSet, out_of_range};
+use crate::metric::family::{Family, LabelSet, out_of_range};
+use crate::metric::store::{Table, TableKind};
 use crate::metric::{Metric, Series};
-use crate::store::{Table, TableKind};
 
 /// The widest span of declared ranks (largest − smallest + 1) a [`PerRank`] table holds.
 pub const MAX_RANK_SPAN: u32 = 1 << 16;
@@ -137,9 +137,9 @@ fn outside<K: TableKind, M>(table: &Table<K>, rank: u32, column: usize) -> Serie
 /// `unseeded`: then a rank's series (and so the family) appears with its first write.
 ///
 /// Ranks beyond the declared span are bounded per family (`#[metric(max_undeclared_ranks = N)]`, by
-/// default [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::bound::DEFAULT_MAX_UNDECLARED_RANKS)): past the
+/// default [`DEFAULT_MAX_UNDECLARED_RANKS`](crate::metric::bound::DEFAULT_MAX_UNDECLARED_RANKS)): past the
 /// bound, writes to new ranks are dropped and counted in
-/// [`DROPPED_WRITES`](crate::bound::DROPPED_WRITES).
+/// [`DROPPED_WRITES`](crate::metric::bound::DROPPED_WRITES).
 ///
 /// The family leaves the page, and its memory is freed, when the `PerRank` (and so its set) is
 /// dropped.

@@ -1,5 +1,5 @@
 //! Families that come from outside the crate's own registries: the text of exposition-format
-//! callbacks (parsed by [`crate::expfmt`]) and bridged `prometheus` collectors and registries.
+//! callbacks (parsed by [`crate::scrape::parse`]) and bridged `prometheus` collectors and registries.
 //!
 //! Before such a family reaches a page it is checked ([`check_family`]), given the labels its
 //! bridge injects ([`inject`]), and checked against the names the page already uses
@@ -198,7 +198,7 @@ mod tests {
     use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts};
 
     use super::*;
-    use crate::expfmt::parse;
+    use crate::scrape::parse::parse;
 
     #[test]
     fn taken_names_cover_a_histograms_samples() {

@@ -60,8 +60,8 @@ impl EngineConfig {
     ///
     /// # Errors
     /// [`Error::DataParallelSize`] when the size is 0, wider than a per-rank table holds
-    /// ([`MAX_RANK_SPAN`](crate::metric::per_rank::MAX_RANK_SPAN) ranks), or runs past rank `u32::MAX`;
-    /// checked before anything is allocated.
+    /// ([`MAX_RANK_SPAN`](crate::metric::per_rank::MAX_RANK_SPAN) ranks), or runs past rank
+    /// `u32::MAX`; checked before anything is allocated.
     pub fn dp_ranks(&self) -> Result<Vec<u32>, Error> {
         let start = self.data_parallel_start_rank.unwrap_or(0);
         let size = self.data_parallel_size.unwrap_or(1);
@@ -107,6 +107,41 @@ pub struct ComponentSnapshot {
 /// as const labels. Values are kept raw here; sanitizing happens when a metric is created.
 ///
 /// Not `Clone`: keep the instruments you create, not this handle.
+///
+/// ```
+/// use engine_gauges::prometheus::{IntCounter, Registry};
+/// use engine_gauges::{BridgeLabels, EngineConfig, EngineMetrics, MetricsRoot};
+///
+/// let endpoint = MetricsRoot::with_connection_id(0x2a)
+///     .namespace("dynamo")?
+///     .component("backend")?
+///     .endpoint("generate")?;
+/// let config = EngineConfig {
+///     model: "Qwen/Qwen3-0.6B".into(),
+///     served_model_name: Some("qwen3".into()),
+///     ..Default::default()
+/// };
+/// let metrics = EngineMetrics::with_engine_config(endpoint, &config);
+/// assert_eq!(
+///     metrics.engine_const_labels(),
+///     [("model", "Qwen/Qwen3-0.6B"), ("model_name", "qwen3")]
+/// );
+///
+/// // An engine's own `prometheus` registry, bridged with the labels of the engine's metrics.
+/// let steps = IntCounter::new("engine_steps_total", "Scheduler steps run.").unwrap();
+/// let engine_registry = Registry::new();
+/// engine_registry.register(Box::new(steps.clone())).unwrap();
+/// metrics.add_foreign_registry(engine_registry, BridgeLabels::Engine)?;
+/// steps.inc_by(3);
+///
+/// let page = metrics.registry().prometheus_expfmt_combined()?;
+/// assert!(page.contains(
+///     "engine_steps_total{dynamo_component=\"backend\",dynamo_endpoint=\"generate\",\
+///      dynamo_namespace=\"dynamo\",model=\"Qwen/Qwen3-0.6B\",model_name=\"qwen3\",\
+///      worker_id=\"2a\"} 3\n"
+/// ));
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
 pub struct EngineMetrics {
     hierarchy: Arc<dyn MetricsHierarchy>,
     auto_labels: Arc<HashMap<String, String>>,

@@ -1,8 +1,8 @@
 //! The crate's own store, and how long what it holds lives: its pages are byte for byte what
 //! prometheus's `TextEncoder` renders for the equivalent prometheus metrics; a gauge set's series
 //! live exactly as long as the set; a level of the hierarchy leaves the tree when its handles are
-//! gone and nothing on it can still be written, and not before (see the `levels` module
-//! documentation), or when it is removed.
+//! gone and nothing on it can still be written, and not before (see `MetricsRoot`'s
+//! documentation, section Lifetime), or when it is removed.
 
 use std::sync::Arc;
 

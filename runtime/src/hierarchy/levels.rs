@@ -1,36 +1,5 @@
-//! The crate's own hierarchy: [`MetricsRoot`] → [`Namespace`] (nestable) → [`Component`] →
-//! [`Endpoint`].
-//!
-//! Each level has its own [`MetricsRegistry`], linked under its parent's, so the combined scrape of
-//! a level includes all its descendants and none of its ancestors or siblings. Asking a level for a
-//! child by a name it already has returns that same child (same registry).
-//!
-//! # Lifetime
-//!
-//! A level stays in the tree (attached to its parent, its series on the parent's page) while any
-//! of these holds:
-//! - a handle on it is alive: the level itself or a clone, a handle of a level below it (a child
-//!   keeps its parents alive), or a [`LevelGuard`];
-//! - a level below it is still attached;
-//! - its registry holds something that may still be written through handles the crate does not
-//!   see: a metric made by [`create_metric`](crate::create_metric) (gauge sets registered through
-//!   `EngineGauges::register` included), a bridged collector or registry, a callback, or a
-//!   registry linked with [`MetricsRegistry::add_child_registry`]. Dropping the level's handles
-//!   never loses a write to one of those.
-//!
-//! When the last of these goes, the level detaches at that moment (not at the next scrape): its
-//! registry leaves its parent's, and its memory returns. Asking the parent for that name again
-//! then gives a fresh, empty level.
-//!
-//! To take a level that still holds metrics off the page, remove it explicitly
-//! ([`Endpoint::remove`], [`Component::remove`], [`Namespace::remove`]), or unregister its
-//! metrics ([`MetricsRegistry::unregister`]). A removed level leaves the tree at once; one whose
-//! last metric was unregistered leaves it when its handles are gone (at once if they already are).
-//! A [`MetricsRegistry`] clone does not keep its level attached: hold the level instead.
-//!
-//! Labels follow the level's kind, not its depth: under nested namespaces `a` → `b` the namespace
-//! label is the whole path (`a.b`, sanitized to `a_b`), and component and endpoint labels stay
-//! their own names.
+//! The crate's own levels, [`MetricsRoot`] to [`Endpoint`]; their rules, lifetime included, are on
+//! [`MetricsRoot`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -282,6 +251,62 @@ impl WeakLevel {
 
 /// The root of a worker's hierarchy (the distributed runtime in Dynamo's terms). It gives no label
 /// itself; its connection id, if any, becomes the `worker_id` label of every metric below it.
+///
+/// Below it come [`Namespace`]s (nestable), [`Component`]s and [`Endpoint`]s. Each level has its
+/// own [`MetricsRegistry`], linked under its parent's, so the combined scrape of a level includes
+/// all its descendants and none of its ancestors or siblings. Asking a level for a child by a name
+/// it already has returns that same child (same registry).
+///
+/// Labels follow the level's kind, not its depth: under nested namespaces `a` → `b` the namespace
+/// label is the whole path (`a.b`, sanitized to `a_b`), and component and endpoint labels stay
+/// their own names.
+///
+/// ```
+/// use engine_gauges::prometheus::IntGauge;
+/// use engine_gauges::{MetricsRoot, create_metric};
+///
+/// let root = MetricsRoot::with_connection_id(0x2a);
+/// let endpoint = root
+///     .namespace("dynamo")?
+///     .namespace("prod")?
+///     .component("backend")?
+///     .endpoint("generate")?;
+/// let in_flight: IntGauge =
+///     create_metric(&endpoint, "inflight_requests", "Requests in flight.", &[], None, None)?;
+/// in_flight.set(2);
+///
+/// // The root's page holds every level below it.
+/// let page = root.registry().prometheus_expfmt_combined()?;
+/// assert!(page.contains(
+///     "dynamo_component_inflight_requests{dynamo_component=\"backend\",\
+///      dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo_prod\",worker_id=\"2a\"} 2\n"
+/// ));
+/// assert_eq!(page, endpoint.registry().prometheus_expfmt_combined()?);
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
+///
+/// # Lifetime
+///
+/// A level stays in the tree (attached to its parent, its series on the parent's page) while any
+/// of these holds:
+/// - a handle on it is alive: the level itself or a clone, a handle of a level below it (a child
+///   keeps its parents alive), or a [`LevelGuard`];
+/// - a level below it is still attached;
+/// - its registry holds something that may still be written through handles the crate does not
+///   see: a metric made by [`create_metric`](crate::create_metric) (gauge sets registered through
+///   [`EngineGauges::register`](crate::EngineGauges::register) included), a bridged collector or
+///   registry, a callback, or a registry linked with [`MetricsRegistry::add_child_registry`].
+///   Dropping the level's handles never loses a write to one of those.
+///
+/// When the last of these goes, the level detaches at that moment (not at the next scrape): its
+/// registry leaves its parent's, and its memory returns. Asking the parent for that name again
+/// then gives a fresh, empty level.
+///
+/// To take a level that still holds metrics off the page, remove it explicitly
+/// ([`Endpoint::remove`], [`Component::remove`], [`Namespace::remove`]), or unregister its
+/// metrics ([`MetricsRegistry::unregister`]). A removed level leaves the tree at once; one whose
+/// last metric was unregistered leaves it when its handles are gone (at once if they already are).
+/// A [`MetricsRegistry`] clone does not keep its level attached: hold the level instead.
 #[derive(Clone)]
 pub struct MetricsRoot {
     node: NodeRef,

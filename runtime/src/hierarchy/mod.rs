@@ -17,6 +17,67 @@ use crate::labels;
 /// [`Component`](crate::Component), [`Endpoint`](crate::Endpoint)) label by the level's kind. An
 /// implementation of your own gets the reference's positional rule unless it overrides
 /// [`hierarchy_labels`](Self::hierarchy_labels).
+///
+/// A level of your own, under the positional rule: the chain of basenames from the root (whose
+/// basename is empty) gives `dynamo_namespace`, `dynamo_component` and `dynamo_endpoint` by
+/// position, whatever the levels are called in your application.
+///
+/// ```
+/// use engine_gauges::prometheus::IntGauge;
+/// use engine_gauges::{MetricsHierarchy, MetricsRegistry, create_metric};
+///
+/// struct Level {
+///     name: &'static str,
+///     parent: Option<Box<Level>>,
+///     registry: MetricsRegistry,
+/// }
+///
+/// impl Level {
+///     fn new(name: &'static str, parent: Option<Level>) -> Self {
+///         Level { name, parent: parent.map(Box::new), registry: MetricsRegistry::new() }
+///     }
+/// }
+///
+/// impl MetricsHierarchy for Level {
+///     fn basename(&self) -> String {
+///         self.name.to_owned()
+///     }
+///     fn parent_hierarchies(&self) -> Vec<&dyn MetricsHierarchy> {
+///         match &self.parent {
+///             Some(parent) => {
+///                 let mut chain = parent.parent_hierarchies();
+///                 chain.push(&**parent);
+///                 chain
+///             }
+///             None => Vec::new(),
+///         }
+///     }
+///     fn get_metrics_registry(&self) -> &MetricsRegistry {
+///         &self.registry
+///     }
+/// }
+///
+/// let service = Level::new("inference", Some(Level::new("", None)));
+/// let worker = Level::new("decode", Some(Level::new("vllm", Some(service))));
+/// assert_eq!(
+///     worker.hierarchy_labels(),
+///     [
+///         ("dynamo_namespace", "inference".to_owned()),
+///         ("dynamo_component", "vllm".to_owned()),
+///         ("dynamo_endpoint", "decode".to_owned()),
+///     ]
+/// );
+///
+/// let in_flight: IntGauge =
+///     create_metric(&worker, "inflight_requests", "Requests in flight.", &[], None, None)?;
+/// in_flight.set(2);
+/// let page = worker.get_metrics_registry().prometheus_expfmt_combined()?;
+/// assert!(page.contains(
+///     "dynamo_component_inflight_requests{dynamo_component=\"vllm\",dynamo_endpoint=\"decode\",\
+///      dynamo_namespace=\"inference\"} 2\n"
+/// ));
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
 pub trait MetricsHierarchy: Send + Sync {
     /// This level's own name (the root's is empty).
     fn basename(&self) -> String;

@@ -41,6 +41,38 @@ const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 /// have timers enabled (`enable_time`, which every hyper or axum server has) to bound the wait;
 /// outside any tokio runtime it waits as [`metrics_response_blocking`] does. The render itself
 /// runs on a thread of its own, never on the runtime's threads.
+///
+/// ```
+/// use engine_gauges::http::{CONTENT_TYPE_TEXT, PROMETHEUS_TIMEOUT_HEADER, metrics_response};
+/// use engine_gauges::prometheus::IntGauge;
+/// use engine_gauges::scrape::ScrapeOptions;
+/// use engine_gauges::{MetricsRoot, create_metric};
+/// use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+///
+/// let root = MetricsRoot::with_connection_id(7);
+/// let in_flight: IntGauge =
+///     create_metric(&root, "inflight_requests", "Requests in flight.", &[], None, None)?;
+/// in_flight.set(2);
+///
+/// // The headers of a scrape as Prometheus sends it: gzip accepted, a 5 s timeout.
+/// let mut headers = HeaderMap::new();
+/// headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+/// headers.insert(PROMETHEUS_TIMEOUT_HEADER, HeaderValue::from_static("5"));
+///
+/// // In a handler of your server:
+/// // `metrics_response(&registry, request.headers(), &options).await`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// let response = runtime.block_on(metrics_response(
+///     root.registry(),
+///     &headers,
+///     &ScrapeOptions::default(),
+/// ));
+/// assert_eq!(response.status(), StatusCode::OK);
+/// assert_eq!(response.headers()[CONTENT_TYPE], CONTENT_TYPE_TEXT);
+/// assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
 pub async fn metrics_response(
     registry: &MetricsRegistry,
     request_headers: &HeaderMap,
@@ -76,6 +108,30 @@ pub async fn metrics_response(
 /// [`metrics_response`] for any server, with no async runtime: the calling thread waits for the
 /// page (at most the timeout of `options`, or Prometheus's shorter one), and gzip is done on it.
 /// The answers are the same.
+///
+/// ```
+/// use engine_gauges::http::{CONTENT_TYPE_TEXT, metrics_response_blocking};
+/// use engine_gauges::prometheus::IntGauge;
+/// use engine_gauges::scrape::ScrapeOptions;
+/// use engine_gauges::{MetricsRoot, create_metric};
+/// use http::header::CONTENT_TYPE;
+/// use http::{Request, StatusCode};
+///
+/// let root = MetricsRoot::with_connection_id(7);
+/// let in_flight: IntGauge =
+///     create_metric(&root, "inflight_requests", "Requests in flight.", &[], None, None)?;
+/// in_flight.set(2);
+///
+/// // A request that accepts no compression: the page comes as plain text.
+/// let request = Request::get("/metrics").body(()).unwrap();
+/// let response =
+///     metrics_response_blocking(root.registry(), request.headers(), &ScrapeOptions::default());
+/// assert_eq!(response.status(), StatusCode::OK);
+/// assert_eq!(response.headers()[CONTENT_TYPE], CONTENT_TYPE_TEXT);
+/// let body = std::str::from_utf8(response.body()).unwrap();
+/// assert!(body.contains("dynamo_component_inflight_requests{worker_id=\"7\"} 2\n"));
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
 pub fn metrics_response_blocking(
     registry: &MetricsRegistry,
     request_headers: &HeaderMap,

@@ -6,6 +6,46 @@ use crate::{EngineMetrics, Error, metric::create::MetricKind};
 /// A set of gauges registered together: the trait behind `#[derive(EngineGauges)]`.
 ///
 /// See [the derive](derive@crate::EngineGauges) for how to declare one.
+///
+/// ```
+/// use engine_gauges::prometheus::IntGauge;
+/// use engine_gauges::{EngineConfig, EngineGauges, EngineMetrics, MetricsRoot, PerRank};
+///
+/// #[derive(EngineGauges)]
+/// struct Scheduler {
+///     /// Requests waiting for a batch slot.
+///     waiting_requests: PerRank<IntGauge>,
+///     /// Sequences preempted since the engine started.
+///     #[metric(name = "preempted_sequences")]
+///     preempted: IntGauge,
+/// }
+///
+/// let endpoint = MetricsRoot::new()
+///     .namespace("dynamo")?
+///     .component("backend")?
+///     .endpoint("generate")?;
+/// let config = EngineConfig { model: "qwen".into(), ..Default::default() };
+/// let metrics = EngineMetrics::with_engine_config(endpoint, &config);
+///
+/// let scheduler = Scheduler::register(&metrics, &[0])?;
+/// scheduler.waiting_requests.rank(0).set(3);
+/// assert_eq!(Scheduler::DESCRIPTORS[1].name, "dynamo_component_preempted_sequences");
+///
+/// let page = metrics.registry().prometheus_expfmt_combined()?;
+/// assert!(page.contains(
+///     "# HELP dynamo_component_waiting_requests Requests waiting for a batch slot.\n"
+/// ));
+/// assert!(page.contains(
+///     "dynamo_component_waiting_requests{dp_rank=\"0\",dynamo_component=\"backend\",\
+///      dynamo_endpoint=\"generate\",dynamo_namespace=\"dynamo\",model=\"qwen\",\
+///      model_name=\"qwen\"} 3\n"
+/// ));
+///
+/// // Unregistered, the set leaves the page and can be registered there again.
+/// scheduler.unregister(&metrics)?;
+/// assert_eq!(metrics.registry().prometheus_expfmt_combined()?, "");
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
 pub trait EngineGauges: Sized + Send + Sync + 'static {
     /// One descriptor per metric of the set, in field order: enough to print a catalog.
     const DESCRIPTORS: &'static [MetricDescriptor];
@@ -67,8 +107,8 @@ pub struct MetricDescriptor {
     /// A histogram's bucket upper bounds (the `+Inf` bucket is implied); empty for other kinds.
     pub buckets: &'static [f64],
     /// For a per-rank field, how many undeclared ranks it takes before it drops writes to new ones
-    /// ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::metric::bound::DEFAULT_MAX_UNDECLARED_RANKS) unless the
-    /// field sets `max_undeclared_ranks`).
+    /// ([`DEFAULT_MAX_UNDECLARED_RANKS`](crate::metric::bound::DEFAULT_MAX_UNDECLARED_RANKS)
+    /// unless the field sets `max_undeclared_ranks`).
     pub max_undeclared_ranks: u32,
     /// Const labels declared on the set.
     pub const_labels: &'static [(&'static str, &'static str)],

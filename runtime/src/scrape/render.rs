@@ -25,7 +25,28 @@ use crate::scrape::{Context, Late, panic_message, render_page};
 /// callbacks can come near it: each stuck part holds at most one.
 pub const MAX_RENDER_THREADS: usize = 32;
 
-/// How a scrape is run.
+/// How a scrape is run: for now, its timeout. Pass it to
+/// [`MetricsRegistry::scrape`](crate::MetricsRegistry::scrape), which returns the page as a
+/// [`Page`], or the error that says which part was still running at the timeout.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use engine_gauges::prometheus::IntGauge;
+/// use engine_gauges::scrape::ScrapeOptions;
+/// use engine_gauges::{MetricsRoot, create_metric};
+///
+/// let root = MetricsRoot::with_connection_id(7);
+/// let in_flight: IntGauge =
+///     create_metric(&root, "inflight_requests", "Requests in flight.", &[], None, None)?;
+/// in_flight.set(2);
+///
+/// let options = ScrapeOptions::new().with_timeout(Duration::from_secs(2));
+/// assert_eq!(options.timeout(), Duration::from_secs(2));
+/// let page = root.registry().scrape(&options)?;
+/// assert!(page.contains("dynamo_component_inflight_requests{worker_id=\"7\"} 2\n"));
+/// # Ok::<(), engine_gauges::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ScrapeOptions {

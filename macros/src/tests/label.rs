@@ -2,13 +2,16 @@
 //! generated impl. Errors are read back from the `compile_error!` calls of the output, whose
 //! tokens carry the start and end of each error's span.
 
-use super::{Diag, offset, parse};
+use super::{Diag, Nodes, expr_text, offset, parse, parse_file, path_name, str_values, type_name};
 use crate::label::{derive, snake_case};
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenTree};
+use quote::ToTokens;
+use syn::{Expr, File, FnArg, GenericParam, ImplItem, Item, ItemImpl, Meta, Pat, ReceiverKind};
+use syn::{ReturnType, Stmt, TypeParamBound, WherePredicate};
 
-/// The output of the derive for `src`, as a string.
-fn expand(src: &str) -> String {
-    derive(&parse(src)).to_string()
+/// The output of the derive for `src`, parsed back as a file of items.
+fn expand(src: &str) -> File {
+    parse_file(derive(&parse(src)))
 }
 
 /// Every error the derive reports for `src`, in order.
@@ -66,19 +69,107 @@ fn assert_error(src: &str, at: &str, parts: &[&str]) -> Diag {
     diag
 }
 
-/// `VALUES` of the impl generated for `src`.
-fn values(src: &str) -> String {
-    let out = expand(src);
-    assert!(!out.contains("compile_error"), "{out}");
-    let start = out.find("const VALUES").unwrap();
-    let end = start + out[start..].find(';').unwrap();
-    let values = &out[start..end];
-    let list = values.find("= & [").unwrap();
-    values[list + "= & [".len()..values.len() - 2].to_owned()
+/// How many `compile_error!` items `file` has.
+fn compile_errors(file: &File) -> usize {
+    let error = |item: &&Item| match item {
+        Item::Macro(item) => path_name(&item.mac.path) == "::core::compile_error",
+        _ => false,
+    };
+    file.items.iter().filter(error).count()
 }
 
-fn tokens(tokens: TokenStream) -> String {
-    tokens.to_string()
+/// The one impl of `file`.
+#[track_caller]
+fn only_impl(file: &File) -> &ItemImpl {
+    let impls: Vec<_> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Impl(item) => Some(item),
+            _ => None,
+        })
+        .collect();
+    let [only] = impls[..] else {
+        panic!("{} impls in `{}`", impls.len(), file.to_token_stream())
+    };
+    only
+}
+
+/// The trait `item` implements, by path: `::engine_gauges::LabelValue`.
+fn trait_name(item: &ItemImpl) -> String {
+    path_name(&item.trait_.as_ref().unwrap().0)
+}
+
+/// The outer attributes of `item` that are a bare path, such as `automatically_derived`.
+fn marker_attrs(item: &ItemImpl) -> Vec<String> {
+    let attrs = item.attrs.iter().filter_map(|attr| match &attr.meta {
+        Meta::Path(path) => Some(path_name(path)),
+        _ => None,
+    });
+    attrs.collect()
+}
+
+/// The value of `item`'s `VALUES`, after checking its type.
+#[track_caller]
+fn values_of(item: &ItemImpl) -> Vec<String> {
+    let values = item.items.iter().find_map(|item| match item {
+        ImplItem::Const(values) if values.ident == "VALUES" => Some(values),
+        _ => None,
+    });
+    let values = values.unwrap_or_else(|| panic!("no `VALUES` in `{}`", item.to_token_stream()));
+    let ty = "&'static [&'static ::core::primitive::str]";
+    assert_eq!(type_name(&values.ty), ty);
+    str_values(&values.expr)
+}
+
+/// The single expression that is the body of `item`'s `fn index(&self) -> usize`, after checking
+/// its signature.
+#[track_caller]
+fn index_body(item: &ItemImpl) -> &Expr {
+    let index = item.items.iter().find_map(|item| match item {
+        ImplItem::Fn(index) if index.sig.ident == "index" => Some(index),
+        _ => None,
+    });
+    let index = index.unwrap_or_else(|| panic!("no `index` in `{}`", item.to_token_stream()));
+    let inputs: Vec<_> = index.sig.inputs.iter().collect();
+    let [FnArg::Receiver(receiver)] = inputs[..] else {
+        panic!("not `&self`: `{}`", index.sig.to_token_stream())
+    };
+    let by_ref = matches!(receiver.kind, ReceiverKind::Reference(_, None, None));
+    assert!(by_ref && receiver.mutability.is_none(), "not `&self`");
+    let ReturnType::Type(_, output) = &index.sig.output else {
+        panic!("no return type: `{}`", index.sig.to_token_stream())
+    };
+    assert_eq!(type_name(output), "::core::primitive::usize");
+    let [Stmt::Expr(body, None)] = &index.block.stmts[..] else {
+        panic!("not one expression: `{}`", index.block.to_token_stream())
+    };
+    body
+}
+
+/// The arms of `index`'s `match self`, each as `<variant path> => <index>`.
+#[track_caller]
+fn index_arms(item: &ItemImpl) -> Vec<String> {
+    let body = index_body(item);
+    let Expr::Match(body) = body else {
+        panic!("not a match: `{}`", body.to_token_stream())
+    };
+    assert_eq!(expr_text(&body.expr), "self");
+    let arm = |arm: &syn::Arm| {
+        let Pat::Path(variant) = &arm.pat else {
+            panic!("not a path: `{}`", arm.pat.to_token_stream())
+        };
+        format!("{} => {}", path_name(&variant.path), expr_text(&arm.body))
+    };
+    body.arms.iter().map(arm).collect()
+}
+
+/// `VALUES` of the impl generated for `src`, which has no errors.
+#[track_caller]
+fn values(src: &str) -> Vec<String> {
+    let file = expand(src);
+    assert_eq!(compile_errors(&file), 0, "{src}");
+    values_of(only_impl(&file))
 }
 
 #[test]
@@ -100,13 +191,13 @@ fn variant_names_in_snake_case() {
     }
     assert_eq!(
         values("enum Reason { Stop, TimedOut, HTTPError, V2Beta, r#Type, r#loop }"),
-        r#""stop" , "timed_out" , "http_error" , "v2_beta" , "type" , "loop""#
+        ["stop", "timed_out", "http_error", "v2_beta", "type", "loop"]
     );
 }
 
 #[test]
 fn the_impl_lists_the_values_and_indexes_the_variants() {
-    let out = expand(
+    let file = expand(
         r#"
         enum Reason {
             Stop,
@@ -116,14 +207,20 @@ fn the_impl_lists_the_values_and_indexes_the_variants() {
         }
         "#,
     );
-    for piece in [
-        "# [automatically_derived] impl :: engine_gauges :: LabelValue for Reason",
-        r#"const VALUES : & 'static [& 'static :: core :: primitive :: str] = & ["stop" , "len" , "timed_out"] ;"#,
-        "fn index (& self) -> :: core :: primitive :: usize { match self { Self :: Stop => 0usize , Self :: Length => 1usize , Self :: TimedOut => 2usize , } }",
-    ] {
-        assert!(out.contains(piece), "{piece}\nnot in\n{out}");
-    }
-    assert!(!out.contains("compile_error"), "{out}");
+    assert_eq!(compile_errors(&file), 0);
+    let item = only_impl(&file);
+    assert_eq!(marker_attrs(item), ["automatically_derived"]);
+    assert_eq!(trait_name(item), "::engine_gauges::LabelValue");
+    assert_eq!(type_name(&item.self_ty), "Reason");
+    assert!(item.generics.params.is_empty() && item.generics.where_clause.is_none());
+    assert_eq!(values_of(item), ["stop", "len", "timed_out"]);
+    // Indexes count the variants, whatever their discriminants.
+    let arms = [
+        "Self::Stop => 0usize",
+        "Self::Length => 1usize",
+        "Self::TimedOut => 2usize",
+    ];
+    assert_eq!(index_arms(item), arms);
 }
 
 #[test]
@@ -132,29 +229,30 @@ fn renames() {
         values(
             r#"enum Reason { #[label(rename = "EOS")] EndOfSequence, #[label(rename = "a b-c")] Odd, Stop }"#
         ),
-        r#""EOS" , "a b-c" , "stop""#
+        ["EOS", "a b-c", "stop"]
     );
     // A rename may take the value another variant would have had, if that one is renamed too.
     assert_eq!(
         values(r#"enum E { #[label(rename = "b")] A, #[label(rename = "a")] B }"#),
-        r#""b" , "a""#
+        ["b", "a"]
     );
 }
 
 #[test]
 fn the_crate_path() {
-    let out = expand("#[label(crate = ::my::eg)] enum Reason { Stop }");
-    assert!(
-        out.contains("impl :: my :: eg :: LabelValue for Reason"),
-        "{out}"
-    );
-    assert!(!out.contains("engine_gauges"), "{out}");
+    let file = expand("#[label(crate = ::my::eg)] enum Reason { Stop }");
+    assert_eq!(trait_name(only_impl(&file)), "::my::eg::LabelValue");
+    for path in Nodes::of(&file).paths {
+        let names = path
+            .segments
+            .iter()
+            .any(|segment| segment.ident == "engine_gauges");
+        assert!(!names, "`{}`", path_name(path));
+    }
     // The fallback impl uses it too.
-    let out = expand("#[label(crate = my::eg)] enum Reason { A(u8) }");
-    assert!(
-        out.contains("impl my :: eg :: LabelValue for Reason"),
-        "{out}"
-    );
+    let file = expand("#[label(crate = my::eg)] enum Reason { A(u8) }");
+    assert_eq!(compile_errors(&file), 1);
+    assert_eq!(trait_name(only_impl(&file)), "my::eg::LabelValue");
     let src = "#[label(crate = a)] #[label(crate = b)] enum Reason { Stop }";
     let diag = assert_error(src, "crate", &["duplicate `crate`: remove one of them"]);
     assert_eq!(diag.offset, src.rfind("crate").unwrap());
@@ -253,19 +351,39 @@ fn shapes_that_are_not_a_fieldless_enum() {
 
 #[test]
 fn errors_come_with_a_fallback_impl() {
-    let out = expand("enum Reason<T> where T: Copy { Stop }");
-    assert!(
-        out.contains(
-            "impl < T > :: engine_gauges :: LabelValue for Reason < T > where T : Copy { const VALUES : & 'static [& 'static :: core :: primitive :: str] = & [] ; fn index (& self) -> :: core :: primitive :: usize { 0 } }"
-        ),
-        "{out}"
-    );
-    let out = expand("enum Never {}");
-    assert_eq!(out.matches("compile_error").count(), 1, "{out}");
-    assert!(
-        out.contains("impl :: engine_gauges :: LabelValue for Never"),
-        "{out}"
-    );
+    // The enum's own generics and bounds, no values, and index 0 for any value.
+    let file = expand("enum Reason<T> where T: Copy { Stop }");
+    assert_eq!(compile_errors(&file), 1);
+    let fallback = only_impl(&file);
+    assert_eq!(trait_name(fallback), "::engine_gauges::LabelValue");
+    let params: Vec<_> = fallback.generics.params.iter().collect();
+    let [GenericParam::Type(param)] = params[..] else {
+        panic!(
+            "not one type parameter: `{}`",
+            fallback.generics.to_token_stream()
+        )
+    };
+    assert_eq!(param.ident, "T");
+    assert!(param.bounds.is_empty());
+    assert_eq!(type_name(&fallback.self_ty), "Reason<T>");
+    let where_clause = fallback.generics.where_clause.as_ref().unwrap();
+    let predicates: Vec<_> = where_clause.predicates.iter().collect();
+    let [WherePredicate::Type(predicate)] = predicates[..] else {
+        panic!("not one bound: `{}`", where_clause.to_token_stream())
+    };
+    assert_eq!(type_name(&predicate.bounded_ty), "T");
+    let bounds: Vec<_> = predicate.bounds.iter().collect();
+    let [TypeParamBound::Trait(bound)] = bounds[..] else {
+        panic!("not one trait: `{}`", predicate.to_token_stream())
+    };
+    assert_eq!(path_name(&bound.path), "Copy");
+    assert!(values_of(fallback).is_empty());
+    assert_eq!(expr_text(index_body(fallback)), "0");
+    let file = expand("enum Never {}");
+    assert_eq!(compile_errors(&file), 1);
+    let fallback = only_impl(&file);
+    assert_eq!(trait_name(fallback), "::engine_gauges::LabelValue");
+    assert_eq!(type_name(&fallback.self_ty), "Never");
 }
 
 #[test]
@@ -301,7 +419,7 @@ fn unknown_and_misplaced_keys() {
     // Other attributes are left alone.
     assert_eq!(
         values("#[derive(Debug)] #[doc = \"x\"] enum Reason { #[allow(unused)] Stop }"),
-        r#""stop""#
+        ["stop"]
     );
 }
 
@@ -321,8 +439,16 @@ fn every_error_in_source_order() {
     "#;
     let at: Vec<_> = diagnostics(src).into_iter().map(|diag| diag.at).collect();
     assert_eq!(at, ["\"\"", "(u8)", "colour", "\"stop\""]);
-    // Nothing else reaches the token stream next to the errors.
-    assert!(!tokens(derive(&parse(src))).contains("Self :: Stop"));
+    // Nothing else reaches the token stream next to the errors: the fallback impl names no
+    // variant.
+    let file = expand(src);
+    assert_eq!(compile_errors(&file), 4);
+    let fallback = only_impl(&file);
+    assert!(values_of(fallback).is_empty());
+    assert_eq!(expr_text(index_body(fallback)), "0");
+    let paths = Nodes::of(&file).paths.into_iter().map(path_name);
+    let variants: Vec<_> = paths.filter(|path| path.starts_with("Self::")).collect();
+    assert!(variants.is_empty(), "{variants:?}");
 }
 
 #[test]
@@ -354,7 +480,7 @@ fn a_duplicate_key_is_reported_once_at_the_later_occurrence() {
         ]
     );
     // The first value stays: the fallback impl goes through the first path.
-    assert!(expand(src).contains("impl a :: LabelValue for Reason"));
+    assert_eq!(trait_name(only_impl(&expand(src))), "a::LabelValue");
     // A malformed first `rename` gives no value, and the second is not taken instead: `Halt`
     // keeps its own value, which does not clash with `Stop`'s.
     let diags =
@@ -380,5 +506,5 @@ fn every_error_of_one_label_attribute_is_reported_together() {
     let at: Vec<_> = diags.iter().map(|diag| diag.at.as_str()).collect();
     assert_eq!(at, ["rename", "krate"], "{diags:#?}");
     // The key after the mistakes is still read.
-    assert!(expand(src).contains("impl :: my :: eg :: LabelValue for Reason"));
+    assert_eq!(trait_name(only_impl(&expand(src))), "::my::eg::LabelValue");
 }

@@ -1,8 +1,11 @@
 //! The rules that came with counters, histograms and typed families: bucket bounds, which
 //! attribute fits which kind, typed label sets, promtool's naming lints and the label rules.
 
-use super::{assert_error, assert_valid, diagnostics, only_error, parse};
+use super::{Nodes, assert_error, assert_valid, bool_value, call_text, descriptors, diagnostics};
+use super::{expr_text, f64_values, only_error, parse, parse_file, str_values, type_name};
 use crate::expand;
+use quote::ToTokens;
+use syn::{Expr, File, ImplItem, Item, Pat, Stmt};
 
 /// A struct with `container` attributes and the fields `fields`.
 fn with(container: &str, fields: &str) -> String {
@@ -17,8 +20,69 @@ fn histogram(buckets: &str) -> String {
     )
 }
 
-fn derive(src: &str) -> String {
-    expand::derive(&parse(src)).to_string()
+/// The output of the derive for `src`, parsed back as a file of items.
+fn derive(src: &str) -> File {
+    parse_file(expand::derive(&parse(src)))
+}
+
+/// Each `const _: () = match <check> { .. };` of `file`, the checks of bucket bounds named by a
+/// path, as its check.
+fn bucket_checks(file: &File) -> Vec<String> {
+    let consts = file.items.iter().filter_map(|item| match item {
+        Item::Const(item) => Some(item),
+        _ => None,
+    });
+    let check = |item: &syn::ItemConst| {
+        assert_eq!(item.ident, "_");
+        assert_eq!(type_name(&item.ty), "()");
+        let Expr::Match(check) = &*item.expr else {
+            panic!("not a match: `{}`", item.to_token_stream())
+        };
+        expr_text(&check.expr)
+    };
+    consts.map(check).collect()
+}
+
+/// The call a descriptor's `label_values: match <call> { .. }` makes to read the label set.
+#[track_caller]
+fn label_values_call(expr: &Expr) -> String {
+    let Expr::Match(values) = expr else {
+        panic!("not a match: `{}`", expr.to_token_stream())
+    };
+    expr_text(&values.expr)
+}
+
+/// Each typed `let` of the generated `register`, one per field, as
+/// `let <var>: <type> = <registration>;`.
+fn registrations(file: &File) -> Vec<String> {
+    let register = file.items.iter().find_map(|item| match item {
+        Item::Impl(item) if item.trait_.is_some() => {
+            item.items.iter().find_map(|item| match item {
+                ImplItem::Fn(method) if method.sig.ident == "register" => Some(method),
+                _ => None,
+            })
+        }
+        _ => None,
+    });
+    let typed = |stmt: &Stmt| {
+        let Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let Pat::Type(typed) = &local.pat else {
+            return None;
+        };
+        let Pat::Ident(var) = &*typed.pat else {
+            panic!("not a binding: `{}`", local.to_token_stream())
+        };
+        let init = expr_text(&local.init.as_ref().unwrap().expr);
+        Some(format!(
+            "let {}: {} = {init};",
+            var.ident,
+            type_name(&typed.ty)
+        ))
+    };
+    let stmts = register.unwrap().block.stmts.iter();
+    stmts.filter_map(typed).collect()
 }
 
 #[test]
@@ -107,45 +171,36 @@ fn bad_bucket_value_forms() {
 fn buckets_by_path_are_checked_by_a_const_assertion() {
     let src = histogram("engine_gauges::buckets::REQUEST_LATENCY_SECONDS");
     assert_valid(&src);
-    let out = derive(&src);
-    assert!(
-        out.contains(
-            "const _ : () = match :: engine_gauges :: __private :: rules :: check_buckets (& engine_gauges :: buckets :: REQUEST_LATENCY_SECONDS)"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains(
-            "buckets : & engine_gauges :: buckets :: REQUEST_LATENCY_SECONDS , max_undeclared_ranks"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains("kind : :: engine_gauges :: __private :: MetricKind :: Histogram ,"),
-        "{out}"
-    );
+    let file = derive(&src);
+    let check = "::engine_gauges::__private::rules::check_buckets(\
+                 &engine_gauges::buckets::REQUEST_LATENCY_SECONDS)";
+    assert_eq!(bucket_checks(&file), [check]);
+    let [latency] = &descriptors(&file)[..] else {
+        panic!("not one descriptor")
+    };
+    let buckets = "&engine_gauges::buckets::REQUEST_LATENCY_SECONDS";
+    assert_eq!(expr_text(latency["buckets"]), buckets);
+    let kind = "::engine_gauges::__private::MetricKind::Histogram";
+    assert_eq!(expr_text(latency["kind"]), kind);
     // With a crate path, the assertion goes through it.
-    let out = derive(&with(
+    let file = derive(&with(
         "crate = ::my::eg",
         "/// h\n#[metric(buckets = MY_BUCKETS)]\nlatency_seconds: Histogram",
     ));
-    assert!(
-        out.contains(
-            "const _ : () = match :: my :: eg :: __private :: rules :: check_buckets (& MY_BUCKETS)"
-        ),
-        "{out}"
-    );
+    let check = "::my::eg::__private::rules::check_buckets(&MY_BUCKETS)";
+    assert_eq!(bucket_checks(&file), [check]);
 }
 
 #[test]
 fn literal_buckets_are_written_into_the_descriptor() {
-    let out = derive(&histogram("[-1, 0.25, 2]"));
-    assert!(
-        out.contains("buckets : & [- 1f64 , 0.25f64 , 2f64] , max_undeclared_ranks"),
-        "{out}"
-    );
+    let file = derive(&histogram("[-1, 0.25, 2]"));
+    let [latency] = &descriptors(&file)[..] else {
+        panic!("not one descriptor")
+    };
+    assert_eq!(f64_values(latency["buckets"]), [-1.0, 0.25, 2.0]);
     // Checked already: no assertion is generated.
-    assert!(!out.contains("assert_buckets"), "{out}");
+    assert!(bucket_checks(&file).is_empty());
+    assert!(Nodes::of(&file).calls_to("check_buckets").is_empty());
 }
 
 #[test]
@@ -232,13 +287,14 @@ fn from_on_counters_and_histograms() {
          /// h\n#[metric(from = tokens)]\ntokens_total: PerRank<Counter>",
     );
     assert_valid(&src);
-    let out = derive(&src);
-    for piece in [
-        "write (& self . requests_total , snapshot . requests)",
-        "write_rank (& self . tokens_total , __rank , snapshot . tokens)",
-    ] {
-        assert!(out.contains(piece), "{piece}\nnot in\n{out}");
-    }
+    let file = derive(&src);
+    let nodes = Nodes::of(&file);
+    let writes = |name| -> Vec<_> { nodes.calls_to(name).into_iter().map(call_text).collect() };
+    let write = "::engine_gauges::__private::write(&self.requests_total, snapshot.requests)";
+    assert_eq!(writes("write"), [write]);
+    let write =
+        "::engine_gauges::__private::write_rank(&self.tokens_total, __rank, snapshot.tokens)";
+    assert_eq!(writes("write_rank"), [write]);
     // A family has a series per label value.
     assert_error(
         &with(
@@ -258,11 +314,15 @@ fn unseeded_on_families_and_per_rank_fields_only() {
          /// h\n#[metric(labels(\"reason\"), unseeded)]\nwaiting: PerRank<Family<Reason, Gauge>>,\n\
          /// h\n#[metric(unseeded)]\ntokens_total: PerRank<Counter>",
     ));
-    let out = derive(&with(
+    let file = derive(&with(
         "",
         "/// h\n#[metric(labels(\"reason\"), unseeded)]\nfinished_total: Family<Reason, IntCounter>",
     ));
-    assert!(out.contains("per_rank : false , seeded : false"), "{out}");
+    let [finished] = &descriptors(&file)[..] else {
+        panic!("not one descriptor")
+    };
+    assert!(!bool_value(finished["per_rank"]));
+    assert!(!bool_value(finished["seeded"]));
     assert_error(
         &with("", "/// h\n#[metric(unseeded)]\nrequests_total: IntCounter"),
         "unseeded",
@@ -300,11 +360,12 @@ fn typed_families_name_one_label_per_element_of_their_set() {
         "/// h\n#[metric(labels(\"a\", \"b\"))]\nwaiting: PerRank<Family<Pair, IntGauge>>",
     );
     assert_valid(&alias);
-    let out = crate::expand::derive(&parse(&alias)).to_string();
-    assert!(
-        out.contains("label_values : match :: engine_gauges :: __private :: label_values :: < Pair > (2usize)"),
-        "{out}"
-    );
+    let file = derive(&alias);
+    let [waiting] = &descriptors(&file)[..] else {
+        panic!("not one descriptor")
+    };
+    let call = "::engine_gauges::__private::label_values::<Pair>(2usize)";
+    assert_eq!(label_values_call(waiting["label_values"]), call);
     // Only tuples of two to four are label sets.
     for set in ["()", "(A,)", "(A, B, C, D, E)"] {
         assert_error(
@@ -344,23 +405,41 @@ fn typed_families_name_one_label_per_element_of_their_set() {
 
 #[test]
 fn typed_family_expansion() {
-    let out = derive(&with(
+    let file = derive(&with(
         "",
         "/// h\n#[metric(labels(\"stage\", \"finish_reason\"), buckets = [0.5, 1.0])]\n\
          latency_seconds: Family<(Stage, Reason), Histogram>,\n\
          /// h\n#[metric(labels(\"finish_reason\"))]\nwaiting: PerRank<Family<Reason, IntGauge>>",
     ));
-    for piece in [
-        "kind : :: engine_gauges :: __private :: MetricKind :: HistogramVec , per_rank : false",
-        "variable_labels : & [\"stage\" , \"finish_reason\"] , label_values : match :: engine_gauges :: __private :: label_values :: < (Stage , Reason) > (2usize)",
-        "buckets : & [0.5f64 , 1f64]",
-        "let __f0 : Family < (Stage , Reason) , Histogram > = __registrar . family (0) ? ;",
-        "kind : :: engine_gauges :: __private :: MetricKind :: IntGaugeVec , per_rank : true",
-        "variable_labels : & [\"dp_rank\" , \"finish_reason\"] , label_values : match :: engine_gauges :: __private :: label_values :: < Reason > (1usize)",
-        "let __f1 : PerRank < Family < Reason , IntGauge > > = __registrar . per_rank (1 , __dp_ranks) ? ;",
-    ] {
-        assert!(out.contains(piece), "{piece}\nnot in\n{out}");
-    }
+    let [latency, waiting] = &descriptors(&file)[..] else {
+        panic!("not one descriptor per field")
+    };
+    let kind = "::engine_gauges::__private::MetricKind::HistogramVec";
+    assert_eq!(expr_text(latency["kind"]), kind);
+    assert!(!bool_value(latency["per_rank"]));
+    assert_eq!(
+        str_values(latency["variable_labels"]),
+        ["stage", "finish_reason"]
+    );
+    let call = "::engine_gauges::__private::label_values::<(Stage, Reason)>(2usize)";
+    assert_eq!(label_values_call(latency["label_values"]), call);
+    assert_eq!(f64_values(latency["buckets"]), [0.5, 1.0]);
+    // A per-rank family: `dp_rank` first, then the set's labels.
+    let kind = "::engine_gauges::__private::MetricKind::IntGaugeVec";
+    assert_eq!(expr_text(waiting["kind"]), kind);
+    assert!(bool_value(waiting["per_rank"]));
+    assert_eq!(
+        str_values(waiting["variable_labels"]),
+        ["dp_rank", "finish_reason"]
+    );
+    let call = "::engine_gauges::__private::label_values::<Reason>(1usize)";
+    assert_eq!(label_values_call(waiting["label_values"]), call);
+    assert!(f64_values(waiting["buckets"]).is_empty());
+    let lets = [
+        "let __f0: Family<(Stage, Reason), Histogram> = __registrar.family(0)?;",
+        "let __f1: PerRank<Family<Reason, IntGauge>> = __registrar.per_rank(1, __dp_ranks)?;",
+    ];
+    assert_eq!(registrations(&file), lets);
 }
 
 /// Each of promtool's naming lints once, at the name token: the field ident or the `name` literal.

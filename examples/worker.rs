@@ -72,6 +72,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("worker: {error}");
+            let mut cause = error.source();
+            while let Some(inner) = cause {
+                eprintln!("worker:   caused by: {inner}");
+                cause = inner.source();
+            }
             if let Some(Error::Server(ServerErrorKind::Bind { .. })) = error.downcast_ref() {
                 eprintln!(
                     "worker: choose another address with --listen (127.0.0.1:0 picks a free port)"

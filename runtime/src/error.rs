@@ -1,4 +1,5 @@
-//! The library's error: one variant per operation, each carrying a kind to match on.
+//! The library's error: one variant per operation, each carrying a kind to match on (but
+//! [`Error::DataParallelSize`], an operation with one way to fail).
 //!
 //! | variant | operation | subject named once |
 //! | --- | --- | --- |
@@ -7,7 +8,7 @@
 //! | [`Error::Bridge`] | bridging a foreign collector or registry with labels | the collector |
 //! | [`Error::DataParallelSize`] | reading the engine's data-parallel ranks | the ranks |
 //! | [`Error::Scrape`] | rendering the combined page | none |
-//! | [`Error::Server`] | starting the metrics server (feature `http`) | the address |
+//! | [`Error::Server`] | starting the metrics server (feature `http`) | the address, for `Bind` |
 //!
 //! ```
 //! use engine_gauges::error::MetricErrorKind;
@@ -34,8 +35,13 @@ use crate::metric::create::MetricKind;
 /// Everything that can go wrong when creating levels, metrics and gauge sets, reading the
 /// engine's configuration, scraping, or starting the server.
 ///
-/// Each variant is one operation and names its subject once; its `kind` says what went wrong.
+/// Each variant is one operation and names its subject once; its kind says what went wrong.
 /// Each message names the metric, label or level at fault and says what to do instead.
+///
+/// A message does not repeat its cause: where there is one (the operating system's error for
+/// the server, the registry's for a registration), [`source()`](std::error::Error::source)
+/// returns it. Print the chain to see both (for example with `anyhow`'s `{:#}`, or a loop over
+/// `source()`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -125,8 +131,8 @@ impl fmt::Display for Error {
                 reason,
             } => write!(
                 f,
-                "data_parallel_size {size} from rank {start} is refused: {reason}; a worker owns 1 \
-                 to {limit} ranks, ending at or before rank {max}",
+                "data_parallel_size {size} from rank {start} is refused: {reason}; give 1 to \
+                 {limit} ranks, the last one at most rank {max}",
                 max = u32::MAX
             ),
             Error::Scrape(kind) => kind.fmt(f),
@@ -180,7 +186,7 @@ pub enum MetricErrorKind {
 
     /// A name that breaks Prometheus's naming conventions, as `promtool check metrics` lints them
     /// (a counter without `_total`, a unit that is not a base unit, camelCase, ...).
-    #[error("the name of this {metric_kind} breaks Prometheus's naming conventions: {reason}")]
+    #[error("the name breaks Prometheus's naming conventions for `{metric_kind}`: {reason}")]
     NamingConvention {
         /// The metric's type.
         metric_kind: MetricKind,
@@ -197,7 +203,7 @@ pub enum MetricErrorKind {
 
     /// A label the hierarchy injects on every metric, given by the caller.
     #[error(
-        "label `{label}` is automatically added by auto-label injection and cannot be set by hand; remove it (its value comes from the metrics hierarchy)"
+        "label `{label}` is set on every metric by the hierarchy (auto-label injection) and cannot be set by hand; remove it"
     )]
     HierarchyInjectedLabel {
         /// The label name.
@@ -247,7 +253,7 @@ pub enum MetricErrorKind {
     },
 
     /// Buckets given for a metric that is not a histogram.
-    #[error("buckets are only for histograms, and this is a {metric_kind}; pass `None`")]
+    #[error("buckets are only for histograms, not for `{metric_kind}`; pass `None`")]
     UnexpectedBuckets {
         /// The metric's type.
         metric_kind: MetricKind,
@@ -255,7 +261,7 @@ pub enum MetricErrorKind {
 
     /// A `*Vec` type created without variable label names.
     #[error(
-        "a {metric_kind} needs at least one variable label name; pass `Some(&[\"label\"])`, or use the scalar type"
+        "`{metric_kind}` needs at least one variable label name; pass `Some(&[\"label\"])`, or use the scalar type"
     )]
     MissingLabelNames {
         /// The metric's type.
@@ -263,7 +269,7 @@ pub enum MetricErrorKind {
     },
 
     /// Variable label names given for a scalar type.
-    #[error("a {metric_kind} takes no variable labels; pass `None`, or use the `*Vec` type")]
+    #[error("`{metric_kind}` takes no variable labels; pass `None`, or use the `*Vec` type")]
     UnexpectedLabelNames {
         /// The metric's type.
         metric_kind: MetricKind,
@@ -284,7 +290,7 @@ pub enum MetricErrorKind {
 
     /// A typed family whose declared label names do not match its label set.
     #[error(
-        "{given} label name(s) declared for a label set of {expected}; give one name per label"
+        "the label set has {expected} label(s), and {given} label name(s) are declared; give one name per label"
     )]
     LabelCount {
         /// How many labels the set has.
@@ -326,7 +332,7 @@ pub enum MetricErrorKind {
     /// Registration refused by the underlying registry for another reason (for example the same
     /// name registered before with other label names or another help text).
     #[error(
-        "could not be registered: {source}; a name must keep one help text and one set of label names"
+        "the level's registry refused it, most likely because a metric of this name has other label names or another help text there; a name must keep one help text and one set of label names"
     )]
     Registration {
         /// What the registry said.
@@ -402,9 +408,7 @@ pub enum ScrapeErrorKind {
 #[non_exhaustive]
 pub enum ServerErrorKind {
     /// The server could not listen on the address it was given.
-    #[error(
-        "could not listen on {addr}: {source}; pick another address or port (port 0 picks a free one)"
-    )]
+    #[error("could not listen on {addr}; pick another address or port (port 0 picks a free one)")]
     Bind {
         /// The address as given.
         addr: String,
@@ -414,7 +418,7 @@ pub enum ServerErrorKind {
     },
 
     /// The server bound its address but could not start serving.
-    #[error("could not start the metrics server: {step} failed: {source}")]
+    #[error("could not start the metrics server: {step} failed")]
     Start {
         /// What it was doing.
         step: &'static str,
@@ -430,21 +434,61 @@ mod tests {
 
     use super::*;
 
+    /// Every cause of `error`, outermost first.
+    fn chain(error: &Error) -> Vec<String> {
+        let mut texts = vec![error.to_string()];
+        let mut next = error.source();
+        while let Some(cause) = next {
+            texts.push(cause.to_string());
+            next = cause.source();
+        }
+        texts
+    }
+
     #[test]
-    fn the_kind_text_is_not_repeated_as_the_source() {
+    fn no_text_is_printed_twice_along_the_chain() {
         let error = Error::metric_error("x_total", MetricErrorKind::AlreadyRegistered);
-        assert!(error.source().is_none());
+        assert_eq!(chain(&error).len(), 1, "no cause below the kind");
+
         let cause = prometheus::Error::Msg("the registry said no".to_owned());
         let error = Error::metric_error("x_total", MetricErrorKind::Registration { source: cause });
-        assert_eq!(
-            error.source().map(ToString::to_string).as_deref(),
-            Some("Error: the registry said no")
-        );
         assert_eq!(error.metric(), Some("x_total"));
+        let texts = chain(&error);
+        assert_eq!(
+            texts,
+            [
+                "metric `x_total`: the level's registry refused it, most likely because a metric \
+                 of this name has other label names or another help text there; a name must keep \
+                 one help text and one set of label names",
+                "Error: the registry said no",
+            ]
+        );
+
+        #[cfg(feature = "http")]
+        {
+            let cause = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+            let error = Error::Server(ServerErrorKind::Bind {
+                addr: "127.0.0.1:9464".to_owned(),
+                source: cause,
+            });
+            let texts = chain(&error);
+            assert_eq!(texts.len(), 2, "{texts:?}");
+            assert!(!texts[0].contains(&texts[1]), "{texts:?}");
+            assert!(texts[0].contains("127.0.0.1:9464"), "{texts:?}");
+        }
+    }
+
+    #[test]
+    fn int_kinds_read_without_an_article() {
+        let error = Error::metric_error(
+            "x",
+            MetricErrorKind::UnexpectedLabelNames {
+                metric_kind: MetricKind::IntGauge,
+            },
+        );
         assert_eq!(
             error.to_string(),
-            "metric `x_total`: could not be registered: Error: the registry said no; a name must keep \
-             one help text and one set of label names"
+            "metric `x`: `IntGauge` takes no variable labels; pass `None`, or use the `*Vec` type"
         );
     }
 

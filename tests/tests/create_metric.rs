@@ -114,13 +114,13 @@ fn model_is_an_ordinary_label_for_create_metric() {
 }
 
 #[test]
-fn errors_name_the_metric_and_label() {
+fn a_hierarchy_label_refusal_reads_in_full() {
     let c = worker();
     let e = create_metric::<Gauge, _>(&c, "load", "Help.", &[("worker_id", "7")], None, None)
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "metric `dynamo_component_load`: label `worker_id` is automatically added by auto-label injection and cannot be set by hand; remove it (its value comes from the metrics hierarchy)"
+        "metric `dynamo_component_load`: label `worker_id` is set on every metric by the hierarchy (auto-label injection) and cannot be set by hand; remove it"
     );
 }
 

@@ -312,7 +312,8 @@ fn a_taken_port_is_a_clear_error_and_exit_code_1() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(&format!("worker: could not listen on {addr}: "))
+        stderr.contains(&format!("worker: could not listen on {addr}; "))
+            && stderr.contains("worker:   caused by: ")
             && stderr.contains("--listen"),
         "{stderr}"
     );

@@ -406,7 +406,7 @@ fn a_taken_port_is_a_bind_error_naming_the_address() {
             assert_eq!(reported, &addr.to_string());
             assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
         }
-        other => panic!("expected Error::Bind, got {other:?}"),
+        other => panic!("expected Error::Server(ServerErrorKind::Bind), got {other:?}"),
     }
     let message = error.to_string();
     assert!(message.contains(&addr.to_string()), "{message}");

@@ -286,9 +286,9 @@ impl MetricsRegistry {
     ///
     /// # Errors
     /// [`Error::Bridge`] naming the collector's families, with
-    /// [`MetricErrorKind::InvalidLabelName`] for a label name outside `[a-zA-Z_][a-zA-Z0-9_]*` or
-    /// starting with `__`, [`MetricErrorKind::DuplicateLabel`] for a name given twice; nothing is
-    /// bridged then.
+    /// [`MetricErrorKind::InvalidLabelName`] for a label name outside `[a-zA-Z_][a-zA-Z0-9_]*`,
+    /// [`MetricErrorKind::ReservedLabel`] for one starting with `__`, and
+    /// [`MetricErrorKind::DuplicateLabel`] for a name given twice; nothing is bridged then.
     pub fn add_collector_with_labels(
         &self,
         collector: Box<dyn Collector>,
@@ -566,11 +566,21 @@ fn bridge_labels(
 ) -> Result<Vec<(String, String)>, Error> {
     let mut out: Vec<(String, String)> = Vec::with_capacity(given.len());
     for &(label, value) in given {
-        if !is_valid_label_name(label) || label.starts_with("__") {
+        if !is_valid_label_name(label) {
             let label = label.to_owned();
             return Err(Error::Bridge {
                 bridged: bridged(),
                 kind: MetricErrorKind::InvalidLabelName { label },
+            });
+        }
+        if label.starts_with("__") {
+            let label = label.to_owned();
+            return Err(Error::Bridge {
+                bridged: bridged(),
+                kind: MetricErrorKind::ReservedLabel {
+                    label,
+                    reason: engine_gauges_rules::LabelProblem::DoubleUnderscore.message(),
+                },
             });
         }
         if out.iter().any(|(l, _)| l == label) {

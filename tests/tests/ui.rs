@@ -17,4 +17,5 @@ fn ui() {
     t.compile_fail("ui/histograms/*.rs");
     t.compile_fail("ui/families/*.rs");
     t.compile_fail("ui/label_value/*.rs");
+    t.compile_fail("ui/sealed/*.rs");
 }

@@ -103,12 +103,15 @@ impl fmt::Display for MetricKind {
 }
 
 mod sealed {
+    use crate::metric::sealed::Token;
+
     pub trait Sealed: Sized {
         /// Builds the metric from its options, buckets (histograms) and label names (vectors).
         fn build(
             opts: prometheus::Opts,
             buckets: Vec<f64>,
             label_names: &[&str],
+            _: Token,
         ) -> prometheus::Result<Self>;
     }
 }
@@ -124,7 +127,12 @@ pub trait CreateMetric:
 macro_rules! create_metric_impl {
     ($($ty:ident => |$opts:ident, $buckets:ident, $names:ident| $build:expr;)*) => {$(
         impl sealed::Sealed for $ty {
-            fn build($opts: Opts, $buckets: Vec<f64>, $names: &[&str]) -> prometheus::Result<Self> {
+            fn build(
+                $opts: Opts,
+                $buckets: Vec<f64>,
+                $names: &[&str],
+                _: crate::metric::sealed::Token,
+            ) -> prometheus::Result<Self> {
                 $build
             }
         }
@@ -269,10 +277,12 @@ pub fn create_metric_with_prefix<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
         ));
     }
     let opts = Opts::new(metric.clone(), help).const_labels(all_const.into_iter().collect());
-    let registered = <T as sealed::Sealed>::build(opts, buckets, label_names).and_then(|built| {
-        registry.register(Box::new(built.clone()))?;
-        Ok(built)
-    });
+    let registered =
+        <T as sealed::Sealed>::build(opts, buckets, label_names, crate::metric::sealed::Token(()))
+            .and_then(|built| {
+                registry.register(Box::new(built.clone()))?;
+                Ok(built)
+            });
     registered.map_err(|source| {
         let kind = match source {
             prometheus::Error::AlreadyReg => MetricErrorKind::AlreadyRegistered,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use prometheus::proto::MetricType;
 
+use crate::metric::sealed::Token;
 use crate::metric::store::{Repr, Table, TableKind};
 use crate::metric::{Metric, Series};
 
@@ -154,10 +155,10 @@ pub struct Family<L, M> {
 impl<L: LabelSet + 'static, M: Metric> TableKind for Family<L, M> {
     const REPR: Repr = M::REPR;
     const TYPE: MetricType = M::TYPE;
-    fn width() -> usize {
+    fn width(_: Token) -> usize {
         L::CARDINALITY
     }
-    fn values(column: usize, out: &mut Vec<&'static str>) {
+    fn values(column: usize, out: &mut Vec<&'static str>, _: Token) {
         for label in 0..L::ARITY {
             out.push(L::value(column, label));
         }

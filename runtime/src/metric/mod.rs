@@ -26,6 +26,12 @@ use crate::metric::store::{Repr, Slot, TableKind, add_f64};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
+
+    /// The last parameter of every method of the sealed traits (`TableKind`, `RankMetric`'s,
+    /// `SetGauge`'s and `CreateMetric`'s supertraits). Only this crate can make one, so code
+    /// outside it cannot call those methods, not even through a generic bound.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Token(pub(crate) ());
 }
 
 /// A kind of series that [`PerRank`](crate::PerRank) and [`Family`](crate::Family) keep:
@@ -52,10 +58,10 @@ macro_rules! metric {
         impl TableKind for $ty {
             const REPR: Repr = Repr::$repr;
             const TYPE: MetricType = MetricType::$type;
-            fn width() -> usize {
+            fn width(_: sealed::Token) -> usize {
                 1
             }
-            fn values(_column: usize, _out: &mut Vec<&'static str>) {}
+            fn values(_column: usize, _out: &mut Vec<&'static str>, _: sealed::Token) {}
         }
     )*};
 }

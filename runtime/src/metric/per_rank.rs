@@ -9,6 +9,7 @@ use prometheus::{Gauge, IntGauge};
 use crate::Error;
 use crate::error::MetricErrorKind;
 use crate::metric::family::{Family, LabelSet, out_of_range};
+use crate::metric::sealed::Token;
 use crate::metric::store::{Table, TableKind};
 use crate::metric::{Metric, Series};
 
@@ -23,17 +24,18 @@ pub const MAX_TABLE_SERIES: u64 = 1 << 20;
 mod sealed {
     use super::{PerRank, RankMetric, SetGauge};
     use crate::metric::Series;
+    use crate::metric::sealed::Token;
 
     pub trait Sealed {
         /// The handle of `rank`'s series (or family of series).
-        fn rank(per_rank: &PerRank<Self>, rank: u32) -> <Self as RankMetric>::Rank<'_>
+        fn rank(per_rank: &PerRank<Self>, rank: u32, _: Token) -> <Self as RankMetric>::Rank<'_>
         where
             Self: RankMetric;
     }
 
     pub trait SetSealed {
         /// Sets the gauge `series` to `value`.
-        fn set(series: &Series<'_, Self>, value: <Self as SetGauge>::Value)
+        fn set(series: &Series<'_, Self>, value: <Self as SetGauge>::Value, _: Token)
         where
             Self: SetGauge + Sized;
     }
@@ -51,7 +53,7 @@ impl SetGauge for Gauge {
 
 impl sealed::SetSealed for Gauge {
     #[inline]
-    fn set(series: &Series<'_, Self>, value: f64) {
+    fn set(series: &Series<'_, Self>, value: f64, _: Token) {
         series.set(value);
     }
 }
@@ -62,7 +64,7 @@ impl SetGauge for IntGauge {
 
 impl sealed::SetSealed for IntGauge {
     #[inline]
-    fn set(series: &Series<'_, Self>, value: i64) {
+    fn set(series: &Series<'_, Self>, value: i64, _: Token) {
         series.set(value);
     }
 }
@@ -88,7 +90,7 @@ impl<M: Metric> RankMetric for M {
 
 impl<M: Metric> sealed::Sealed for M {
     #[inline]
-    fn rank(per_rank: &PerRank<M>, rank: u32) -> <Self as RankMetric>::Rank<'_> {
+    fn rank(per_rank: &PerRank<M>, rank: u32, _: Token) -> <Self as RankMetric>::Rank<'_> {
         let table = &*per_rank.table;
         // One series per rank: the slot's index is the rank's offset in the table (a rank below
         // it wraps to an offset past its end).
@@ -106,7 +108,7 @@ impl<L: LabelSet + 'static, M: Metric> RankMetric for Family<L, M> {
 
 impl<L: LabelSet + 'static, M: Metric> sealed::Sealed for Family<L, M> {
     #[inline]
-    fn rank(per_rank: &PerRank<Self>, rank: u32) -> <Self as RankMetric>::Rank<'_> {
+    fn rank(per_rank: &PerRank<Self>, rank: u32, _: Token) -> <Self as RankMetric>::Rank<'_> {
         RankFamily {
             table: &per_rank.table,
             rank,
@@ -163,7 +165,7 @@ impl<R: RankMetric> PerRank<R> {
                 },
             ));
         }
-        let series = (u64::from(max - min) + 1).saturating_mul(R::width() as u64);
+        let series = (u64::from(max - min) + 1).saturating_mul(R::width(Token(())) as u64);
         if series > MAX_TABLE_SERIES {
             return Err(Error::metric_error(
                 metric,
@@ -183,7 +185,7 @@ impl<R: RankMetric> PerRank<R> {
     /// The series of `rank` (for a typed family, a view whose `with(value)` gives the series).
     #[inline]
     pub fn rank(&self, rank: u32) -> R::Rank<'_> {
-        <R as sealed::Sealed>::rank(self, rank)
+        <R as sealed::Sealed>::rank(self, rank, Token(()))
     }
 
     /// The declared ranks, sorted, without repeats.
@@ -203,7 +205,7 @@ impl<M: SetGauge> PerRank<M> {
     /// Sets the gauge of `rank`.
     #[inline]
     pub fn set(&self, rank: u32, value: M::Value) {
-        <M as sealed::SetSealed>::set(&self.rank(rank), value);
+        <M as sealed::SetSealed>::set(&self.rank(rank), value, Token(()));
     }
 }
 

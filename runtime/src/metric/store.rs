@@ -20,6 +20,7 @@ use prometheus::proto::{self, MetricFamily, MetricType};
 
 use crate::hierarchy::registry::lock;
 use crate::metric::bound::RankBound;
+use crate::metric::sealed::Token;
 use crate::scrape::encode::{escape_into, type_name};
 
 /// One series: its value's bits (an `i64`, a `u64` or an `f64`, as the kind says), whether it is
@@ -319,10 +320,10 @@ pub trait TableKind: Send + Sync + 'static {
     const TYPE: MetricType;
     /// How many series one row (one rank) holds.
     #[doc(hidden)]
-    fn width() -> usize;
+    fn width(_: Token) -> usize;
     /// The typed label values of column `column`, appended to `out`.
     #[doc(hidden)]
-    fn values(column: usize, out: &mut Vec<&'static str>);
+    fn values(column: usize, out: &mut Vec<&'static str>, _: Token);
 }
 
 /// The rows of a per-rank table: `rows` ranks from `first`.
@@ -377,7 +378,7 @@ impl<K: TableKind> Table<K> {
         bound: Option<RankBound>,
         level: Option<Arc<dyn crate::MetricsHierarchy>>,
     ) -> Self {
-        let width = K::width();
+        let width = K::width(Token(()));
         let rows = ranks.map_or(1, |r| r.rows);
         let is_declared = |row: usize| match ranks {
             Some(r) => declared
@@ -448,7 +449,7 @@ impl<K: TableKind> Table<K> {
     /// The variable label values of a series (rank first, if any), as owned strings.
     fn values_of(rank: Option<u32>, column: usize) -> Vec<String> {
         let mut typed = Vec::new();
-        K::values(column, &mut typed);
+        K::values(column, &mut typed, Token(()));
         rank.map(|r| r.to_string())
             .into_iter()
             .chain(typed.into_iter().map(str::to_owned))
@@ -547,7 +548,7 @@ impl<K: TableKind> Table<K> {
             }
             let (row, column) = (index / self.width.max(1), index % self.width.max(1));
             typed.clear();
-            K::values(column, &mut typed);
+            K::values(column, &mut typed, Token(()));
             let mut values: [&str; 5] = [""; 5];
             let mut n = 0;
             if let Some(rank) = self.rank_of_row(row) {

@@ -86,18 +86,49 @@ fn sets_without_the_prelude_work() {
     );
 }
 
-#[test]
-fn public_types_are_send_sync_and_debug() {
-    fn check<T: Send + Sync + std::fmt::Debug>() {}
-    check::<engine_gauges::MetricsRegistry>();
-    check::<engine_gauges::MetricsRoot>();
-    check::<engine_gauges::Namespace>();
-    check::<engine_gauges::Component>();
-    check::<engine_gauges::Endpoint>();
+/// Every public type a worker holds can be shared across threads and printed: checked when this
+/// file compiles, so a type that loses `Send`, `Sync` or `Debug` fails the build of the tests.
+const _: () = {
+    use engine_gauges::error::{LevelErrorKind, MetricErrorKind, ScrapeErrorKind, ServerErrorKind};
+    use engine_gauges::http::{MetricsServer, ServerOptions};
+    use engine_gauges::metric::{HistogramTimer, MetricDescriptor, MetricKind, Series};
+    use engine_gauges::prometheus::{Gauge, IntCounter};
+    use engine_gauges::scrape::{Page, ScrapeOptions};
+    use engine_gauges::{
+        BridgeLabels, Component, Endpoint, EngineConfig, Error, Family, LabelValue, LevelGuard,
+        MetricsRegistry, MetricsRoot, Namespace, PerRank,
+    };
+
+    #[derive(LabelValue, Debug)]
+    enum Outcome {
+        Ok,
+    }
+
+    const fn check<T: Send + Sync + std::fmt::Debug + ?Sized>() {}
+    check::<MetricsRegistry>();
+    check::<MetricsRoot>();
+    check::<Namespace>();
+    check::<Component>();
+    check::<Endpoint>();
+    check::<LevelGuard>();
     check::<EngineMetrics>();
-    check::<engine_gauges::EngineConfig>();
+    check::<EngineConfig>();
     check::<ComponentSnapshot>();
-    check::<engine_gauges::Error>();
+    check::<BridgeLabels>();
+    check::<PerRank<Gauge>>();
+    check::<Family<Outcome, IntCounter>>();
+    check::<Series<'static, Gauge>>();
+    check::<HistogramTimer<'static>>();
+    check::<MetricDescriptor>();
+    check::<MetricKind>();
+    check::<Page>();
+    check::<ScrapeOptions>();
+    check::<MetricsServer>();
+    check::<ServerOptions>();
+    check::<Error>();
+    check::<MetricErrorKind>();
+    check::<LevelErrorKind>();
+    check::<ScrapeErrorKind>();
+    check::<ServerErrorKind>();
     check::<TestHierarchy>();
-    check::<engine_gauges::metric::MetricKind>();
-}
+};

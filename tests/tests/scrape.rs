@@ -561,12 +561,12 @@ impl fmt::Write for PanickingWriter {
     }
 }
 
-/// The only code of a caller's that runs while the runtime holds one of its locks: the writer
-/// behind the formatter of `MetricsRegistry`'s `Debug`, which holds the registry's child and
-/// callback list locks while it writes. A panic there poisons those locks; every later use of
-/// the registry must go on as if nothing happened.
+/// A writer that panics while it formats a registry (`MetricsRegistry`'s `Debug` counts its lists
+/// first and holds no lock while the writer runs): every later use of the registry goes on as if
+/// nothing happened. This guards the rule that no caller code runs under a runtime lock: a
+/// `Debug` that wrote while holding its locks would poison them here.
 #[test]
-fn a_panic_while_registry_locks_are_held_does_not_poison_later_scrapes() {
+fn a_panicking_debug_writer_leaves_the_registry_usable() {
     quiet_panics();
     let progress = Arc::new(Progress::default());
     with_watchdog("poisoned locks", WATCHDOG, progress, || {

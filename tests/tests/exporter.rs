@@ -222,19 +222,26 @@ fn clients_that_never_read_do_not_grow_memory() {
     drop(sockets);
 }
 
-/// under `ulimit -n 1024`, 1,100 idle sockets held open; scrapes every 2.5 s from
+/// under `ulimit -n 1024`, 1,100 idle sockets held open; a scrape every 1.25 s from
 /// the moment they open, each with a 5 s timeout: at least 90% answered 200.
+///
+/// Not all: a scrape that connects in the same milliseconds as the flood may be closed to make
+/// room before its request arrives, since until then it looks like any other idle socket. The
+/// cadence gives each run 11 scrapes, so that one such scrape does not fail the run.
 #[test]
 fn idle_sockets_under_a_low_file_limit_do_not_stop_scrapes() {
-    idle_sockets_case(1024, 1100, &[], 6);
+    idle_sockets_case(1024, 1100, &[], 11);
 }
 
 /// File-descriptor exhaustion itself: a connection cap above the limit, so `accept` fails with
 /// EMFILE; the accept loop backs off, makes room and recovers.
 #[test]
 fn the_accept_loop_recovers_from_file_descriptor_exhaustion() {
-    idle_sockets_case(64, 200, &["--max-connections", "1000"], 4);
+    idle_sockets_case(64, 200, &["--max-connections", "1000"], 10);
 }
+
+/// The time between two scrapes of [`idle_sockets_case`].
+const SCRAPE_EVERY: Duration = Duration::from_millis(1250);
 
 fn idle_sockets_case(limit: u32, sockets: usize, args: &[&str], scrapes: usize) {
     let probe = Probe::start(&probe_path(), args, Some(limit));
@@ -252,7 +259,7 @@ fn idle_sockets_case(limit: u32, sockets: usize, args: &[&str], scrapes: usize) 
     let mut answered = 0;
     let mut outcomes = Vec::new();
     for i in 0..scrapes {
-        let at = Duration::from_millis(2500) * i as u32;
+        let at = SCRAPE_EVERY * i as u32;
         thread::sleep(at.saturating_sub(started.elapsed()));
         let (took, response) = scrape(addr, Duration::from_secs(5));
         match response {
@@ -266,7 +273,8 @@ fn idle_sockets_case(limit: u32, sockets: usize, args: &[&str], scrapes: usize) 
     }
     let held = opener.join().expect("opener");
     eprintln!(
-        "idle sockets: ulimit -n {limit}, {} of {sockets} idle sockets opened; scrapes every 2.5 s: \
+        "idle sockets: ulimit -n {limit}, {} of {sockets} idle sockets opened; scrapes every \
+         {SCRAPE_EVERY:?}: \
          {answered}/{scrapes} answered 200 ({})",
         held.len(),
         outcomes.join(", ")

@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use prometheus::core::Collector;
 
-use crate::error::MetricErrorKind;
 use crate::hierarchy::registry::collector_description;
-use crate::hierarchy::{MetricsHierarchy, injected_labels};
-use crate::names::sanitize_label_name;
+use crate::hierarchy::{MetricsHierarchy, injected_label_values, injected_labels};
 use crate::{
     Error, MetricsRegistry, hierarchy::registry::PrometheusExpositionFormatCallback, labels,
 };
@@ -245,8 +243,9 @@ impl EngineMetrics {
     ///
     /// # Errors
     /// [`Error::Bridge`] naming the collector's families, with
-    /// [`MetricErrorKind::InvalidHierarchyValue`] when a level's name cannot become a label value
-    /// (only with [`BridgeLabels::Engine`]); nothing is bridged then.
+    /// [`MetricErrorKind::InvalidHierarchyValue`](crate::error::MetricErrorKind::InvalidHierarchyValue)
+    /// when a level's name cannot become a label value (only with [`BridgeLabels::Engine`]);
+    /// nothing is bridged then.
     pub fn add_collector(
         &self,
         collector: Box<dyn Collector>,
@@ -289,25 +288,14 @@ impl EngineMetrics {
         if labels == BridgeLabels::AsIs {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
-        for (label, value) in injected_labels(&*self.hierarchy) {
-            let value = if label == labels::WORKER_ID {
-                value
-            } else {
-                sanitize_label_name(&value).map_err(|reason| {
-                    let kind = MetricErrorKind::InvalidHierarchyValue {
-                        label,
-                        value,
-                        reason,
-                    };
-                    Error::Bridge {
-                        bridged: bridged(),
-                        kind,
-                    }
-                })?
-            };
-            out.push((label.to_owned(), value));
-        }
+        let injected = injected_label_values(&*self.hierarchy).map_err(|kind| Error::Bridge {
+            bridged: bridged(),
+            kind,
+        })?;
+        let mut out: Vec<(String, String)> = injected
+            .into_iter()
+            .map(|(label, value)| (label.to_owned(), value))
+            .collect();
         for (label, value) in self.engine_const_labels() {
             out.push((label.to_owned(), value.to_owned()));
         }

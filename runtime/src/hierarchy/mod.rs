@@ -6,7 +6,9 @@ pub(crate) mod registry;
 use std::sync::Arc;
 
 use crate::MetricsRegistry;
+use crate::error::MetricErrorKind;
 use crate::labels;
+use crate::names::sanitize_label_name;
 
 /// A level of the metrics hierarchy (runtime → namespace → component → endpoint).
 ///
@@ -131,6 +133,30 @@ pub(crate) fn injected_labels<H: MetricsHierarchy + ?Sized>(
         out.push((labels::WORKER_ID, format!("{id:x}")));
     }
     out
+}
+
+/// [`injected_labels`] as label values, as every metric and bridge of the level carries them:
+/// level names sanitized like label names (the connection id's hex is valid as it is). A name
+/// that sanitizes to nothing is refused, naming the label and the name.
+pub(crate) fn injected_label_values<H: MetricsHierarchy + ?Sized>(
+    hierarchy: &H,
+) -> Result<Vec<(&'static str, String)>, MetricErrorKind> {
+    injected_labels(hierarchy)
+        .into_iter()
+        .map(|(label, value)| {
+            if label == labels::WORKER_ID {
+                return Ok((label, value));
+            }
+            match sanitize_label_name(&value) {
+                Ok(sanitized) => Ok((label, sanitized)),
+                Err(reason) => Err(MetricErrorKind::InvalidHierarchyValue {
+                    label,
+                    value,
+                    reason,
+                }),
+            }
+        })
+        .collect()
 }
 
 macro_rules! forward_hierarchy {

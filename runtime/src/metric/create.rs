@@ -9,12 +9,12 @@ use prometheus::{
     IntCounterVec, IntGauge, IntGaugeVec, Opts,
 };
 
-use crate::hierarchy::{MetricsHierarchy, injected_labels};
+use crate::hierarchy::{MetricsHierarchy, injected_label_values};
 use engine_gauges_rules::{LabelProblem, MetricType, check_label_name as label_rule};
 
+use crate::Error;
 use crate::error::{LevelErrorKind, MetricErrorKind};
-use crate::names::{is_valid_metric_name, sanitize_label_name, sanitize_metric_name};
-use crate::{Error, labels};
+use crate::names::{is_valid_metric_name, sanitize_metric_name};
 
 /// The prefix [`create_metric`] puts before every name.
 pub const COMPONENT_PREFIX: &str = engine_gauges_rules::DEFAULT_PREFIX;
@@ -224,7 +224,7 @@ pub fn create_metric<T: CreateMetric, H: MetricsHierarchy + ?Sized>(
 /// - [`InvalidLabelName`](MetricErrorKind::InvalidLabelName) for a const key or variable name
 ///   outside `[a-zA-Z_][a-zA-Z0-9_]*` (label names are validated, never rewritten);
 /// - [`HierarchyInjectedLabel`](MetricErrorKind::HierarchyInjectedLabel) for any of
-///   [`labels::HIERARCHY_INJECTED`];
+///   [`labels::HIERARCHY_INJECTED`](crate::labels::HIERARCHY_INJECTED);
 /// - [`ReservedLabel`](MetricErrorKind::ReservedLabel) for names starting with `__`, `quantile`
 ///   and `le`; [`LabelNamingConvention`](MetricErrorKind::LabelNamingConvention) for camelCase;
 /// - [`DuplicateLabel`](MetricErrorKind::DuplicateLabel),
@@ -333,21 +333,11 @@ pub(crate) fn prepare<H: MetricsHierarchy + ?Sized>(
     );
     let buckets = checked.map_err(|kind| Error::metric_error(&metric, kind))?;
 
+    let injected =
+        injected_label_values(hierarchy).map_err(|kind| Error::metric_error(&metric, kind))?;
     let mut all_const: HashMap<String, String> = HashMap::new();
-    for (label, value) in injected_labels(hierarchy) {
-        let sanitized = if label == labels::WORKER_ID {
-            value
-        } else {
-            sanitize_label_name(&value).map_err(|reason| {
-                let kind = MetricErrorKind::InvalidHierarchyValue {
-                    label,
-                    value,
-                    reason,
-                };
-                Error::metric_error(&metric, kind)
-            })?
-        };
-        all_const.insert(label.to_owned(), sanitized);
+    for (label, value) in injected {
+        all_const.insert(label.to_owned(), value);
     }
     for &(key, value) in const_labels {
         all_const.insert(key.to_owned(), value.to_owned());

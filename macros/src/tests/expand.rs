@@ -2,16 +2,16 @@
 //! there are and their attributes, the paths into the runtime, what each descriptor says, how
 //! `register`, `unregister` and `update` use the fields, and where spans point.
 
-use super::{KV, parse};
+use super::{KV, Nodes, descriptors, parse};
 use crate::expand;
 use proc_macro2::{LineColumn, TokenStream};
 use quote::{ToTokens, quote};
 use std::collections::BTreeMap;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::visit::{self, Visit};
-use syn::{Expr, ExprCall, ExprStruct, FieldValue, File, ImplItem, ImplItemFn, Item};
-use syn::{ItemImpl, Pat, Path, Stmt, Token};
+use syn::visit::Visit;
+use syn::{Expr, FieldValue, File, ImplItem, ImplItemFn, Item};
+use syn::{ItemImpl, Pat, Stmt, Token};
 
 /// A struct with a crate path that names no runtime path itself: a per-rank field read from the
 /// snapshot, a family over a label set, and a histogram whose bounds a path names.
@@ -75,31 +75,6 @@ fn method<'a>(item: &'a ItemImpl, name: &str) -> &'a ImplItemFn {
     found.unwrap_or_else(|| panic!("no method `{name}` in {}", text(item)))
 }
 
-/// The paths, struct expressions and calls of a syntax tree, outside macro arguments.
-#[derive(Default)]
-struct Nodes<'ast> {
-    paths: Vec<&'ast Path>,
-    structs: Vec<&'ast ExprStruct>,
-    calls: Vec<&'ast ExprCall>,
-}
-
-impl<'ast> Visit<'ast> for Nodes<'ast> {
-    fn visit_path(&mut self, node: &'ast Path) {
-        self.paths.push(node);
-        visit::visit_path(self, node);
-    }
-
-    fn visit_expr_struct(&mut self, node: &'ast ExprStruct) {
-        self.structs.push(node);
-        visit::visit_expr_struct(self, node);
-    }
-
-    fn visit_expr_call(&mut self, node: &'ast ExprCall) {
-        self.calls.push(node);
-        visit::visit_expr_call(self, node);
-    }
-}
-
 /// The nodes `walk` visits.
 fn nodes<'ast>(walk: impl FnOnce(&mut Nodes<'ast>)) -> Nodes<'ast> {
     let mut nodes = Nodes::default();
@@ -107,27 +82,9 @@ fn nodes<'ast>(walk: impl FnOnce(&mut Nodes<'ast>)) -> Nodes<'ast> {
     nodes
 }
 
-/// The calls among `nodes` to a function whose path ends in `name`.
+/// The calls among `nodes` to a function whose path ends in `name`, as text.
 fn calls(nodes: &Nodes<'_>, name: &str) -> Vec<String> {
-    let named = |call: &ExprCall| match &*call.func {
-        Expr::Path(func) => func.path.segments.last().unwrap().ident == name,
-        _ => false,
-    };
-    let calls = nodes.calls.iter().filter(|call| named(call));
-    calls.map(text).collect()
-}
-
-/// Each `DescriptorParts { .. }` of `file`, as its fields by name.
-fn descriptors(file: &File) -> Vec<BTreeMap<String, &Expr>> {
-    fn fields(node: &ExprStruct) -> BTreeMap<String, &Expr> {
-        let fields = node.fields.iter();
-        fields
-            .map(|field| (text(&field.member), &field.expr))
-            .collect()
-    }
-    let structs = nodes(|nodes| nodes.visit_file(file)).structs.into_iter();
-    let name = |node: &&ExprStruct| node.path.segments.last().unwrap().ident == "DescriptorParts";
-    structs.filter(name).map(fields).collect()
+    nodes.calls_to(name).into_iter().map(text).collect()
 }
 
 /// Where the first `needle` of `src` starts.
